@@ -1,0 +1,34 @@
+# Everything the project needs is installed from here: `make demo`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint stubs bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/grade all --submission solutions
+
+test: install
+	$(BIN)/ruff check grader tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check grader tests benchmarks
+
+stubs: install
+	$(BIN)/python -m grader.stubgen
+
+bench: install
+	$(BIN)/python benchmarks/bench_startup.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,173 @@
+"""The ``grade`` command: argument parsing and exit codes only.
+
+Exit codes: 0 graded; 1 graded but below ``--fail-under`` (or ``verify`` found
+a problem); 2 usage, configuration or input error (one line on stderr, no
+traceback). The work is done by the keyword-only functions it calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from grader import __version__
+from grader.errors import GraderError
+
+EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
+COMMANDS = ("list", "all", "batch", "verify", "data", "export")
+PENDING = {
+    "batch": "batch grading",
+    "data": "dataset management",
+    "export": "Gradescope and Otter exports",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own: usage + exit 2, kept, without noise
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"grade: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _grading_parser(prog: str) -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description="Grade a submission and print the report.")
+    parser.add_argument("--submission", type=Path, default=Path("exercises"),
+                        help="folder (or file) with the student's code (default: ./exercises)")
+    parser.add_argument("--format", choices=("text", "json", "md", "html"), default="text")
+    parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
+    parser.add_argument("--fail-under", type=float, metavar="SCORE",
+                        help="exit with code 1 when the score is below SCORE")
+    parser.add_argument("--show-hidden", action="store_true", help="show hidden checks' messages (instructors)")
+    parser.add_argument("--seed", type=int, help="seed for generated inputs (default: derandomized)")
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help="wall-clock limit in seconds for one call into the student's code")
+    parser.add_argument("--check", metavar="ID", help="run only the check with this id")
+    parser.add_argument("--require-isolation", action="store_true",
+                        help="refuse to grade unless the sandbox can drop privileges and the network")
+    return parser
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise GraderError(f"cannot write {output}: {error.strerror}") from None
+
+
+def _emit(result, options: argparse.Namespace) -> None:
+    from grader import results
+
+    if options.format == "json":
+        _write(results.to_json(result, show_hidden=options.show_hidden) + "\n", options.output)
+    elif options.format == "md":
+        _write(results.to_markdown(result, show_hidden=options.show_hidden), options.output)
+    elif options.format == "html":
+        _write(results.to_html(result, show_hidden=options.show_hidden), options.output)
+    else:
+        from grader.report import render_text, show
+
+        if options.output is None:
+            show(result, show_hidden=options.show_hidden)
+        else:
+            _write(render_text(result, show_hidden=options.show_hidden), options.output)
+
+
+def _grade(exercise_ids: list[str], options: argparse.Namespace, *, run_all: bool) -> int:
+    from grader.catalogue import load_catalogue
+    from grader.results import RunResult
+    from grader.runner import grade_exercise, missing_submission_result
+
+    catalogue = load_catalogue()
+    exercises = [catalogue.get(e) for e in exercise_ids] if not run_all else [
+        e for e in catalogue if e.implemented
+    ]
+    if options.check and len(exercises) != 1:
+        raise GraderError("--check needs a single exercise (grade EXERCISE --check ID)")
+    graded = []
+    for exercise in exercises:
+        kwargs = dict(exercise=exercise, submission=options.submission, seed=options.seed,
+                      timeout_s=options.timeout, only_check=options.check,
+                      require_isolation=options.require_isolation)
+        if run_all:
+            try:
+                graded.append(grade_exercise(**kwargs))
+            except GraderError as error:
+                if error.__class__.__name__ != "SubmissionError":
+                    raise
+                graded.append(missing_submission_result(exercise, options.submission, str(error)))
+        else:
+            graded.append(grade_exercise(**kwargs))
+    result = RunResult(graded) if run_all else graded[0]
+    _emit(result, options)
+    if options.fail_under is not None and result.score < options.fail_under:
+        return EXIT_BELOW
+    return EXIT_OK
+
+
+def _list() -> int:
+    from grader.catalogue import load_catalogue
+    from grader.report import show_catalogue
+
+    show_catalogue(load_catalogue())
+    return EXIT_OK
+
+
+def _verify(argv: list[str]) -> int:
+    from grader.verify import main as verify_main
+
+    return verify_main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``grade`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(
+            "usage: grade list | grade EXERCISE [options] | grade all [options] | grade verify\n"
+            "       grade batch DIR --out DIR | grade data status|prepare NAME | "
+            "grade export gradescope|otter EXERCISE --out FILE\n"
+            "Run `grade EXERCISE --help` for the grading options.\n"
+        )
+        return EXIT_OK if argv else EXIT_USAGE
+    if argv[0] == "--version":
+        sys.stdout.write(f"grade {__version__}\n")
+        return EXIT_OK
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "list":
+            return _list()
+        if command == "verify":
+            return _verify(rest)
+        if command in PENDING:
+            raise GraderError(f"`grade {command}` ({PENDING[command]}) is not available in this version yet.")
+        options = _grading_parser(f"grade {command}").parse_args(rest)
+        return _grade([command], options, run_all=command == "all")
+    except GraderError as error:
+        from grader.report import error as print_error
+
+        print_error(str(error))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug in the grader: one line, the traceback only on request
+        if os.environ.get("GRADER_DEBUG"):
+            raise
+        from grader.report import error as print_error
+
+        print_error(f"internal error ({type(error).__name__}: {error}); "
+                    "run again with GRADER_DEBUG=1 for the traceback and report it")
+        return EXIT_USAGE
+
+
+def entry() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,212 @@
+"""Strict comparisons with student-friendly failure messages.
+
+Every ``expect_*`` function either returns quietly or raises ``CheckFailure``.
+The order of the checks is the order a student should fix things in: the type
+(exact ``int``; exact ``np.ndarray``, not a subclass), then the dtype kind, the
+shape, finiteness, and only then the values, with stated tolerances. Nothing
+here trusts the received object: it arrives as decoded plain data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from grader.check import CheckFailure, format_value
+from grader.sandbox_runtime.protocol import NumpyScalar, Unsupported
+
+
+def describe_type(value: object) -> str:
+    """How a received value's type is named to a student."""
+    if isinstance(value, NumpyScalar):
+        return f"numpy.{value.dtype}"
+    if isinstance(value, Unsupported):
+        return value.type_name
+    if isinstance(value, np.ndarray):
+        return f"numpy.ndarray of {value.dtype}"
+    return type(value).__name__
+
+
+def _evidence(call: str, expected: str, received: str) -> list[tuple[str, str]]:
+    return [("call", call), ("expected", expected), ("received", received)]
+
+
+def expect_int(received: object, expected: int, *, call: str, rule: str | None = None,
+               hint: str | None = None) -> None:
+    """An exact Python ``int`` equal to ``expected`` (bool and numpy integers are refused)."""
+    if type(received) is not int:
+        hint_text = None
+        if isinstance(received, NumpyScalar) or type(received) is float:
+            value = received.value if isinstance(received, NumpyScalar) else received
+            hint_text = f"Convert the result with int(...): the value was {value!r}."
+        raise CheckFailure(
+            f"{call.split('(')[0]} must return a Python int.",
+            evidence=_evidence(call, f"int {expected}", f"{describe_type(received)} {format_value(received)}"),
+            rule=rule,
+            hint=hint_text,
+        )
+    if received != expected:
+        raise CheckFailure(
+            f"{call.split('(')[0]} returned the wrong number.",
+            evidence=_evidence(call, repr(expected), repr(received)),
+            rule=rule,
+            hint=hint,
+        )
+
+
+def _structure_mismatch(received: object, expected: object, path: str) -> str | None:
+    """The first place where ``received`` differs from ``expected`` in type or value, or None."""
+    if type(expected) is int:
+        if type(received) is not int:
+            return f"{path or 'the result'} should be an int, got {describe_type(received)} {format_value(received)}"
+        return None if received == expected else f"{path or 'the result'} is {received!r}, expected {expected!r}"
+    if type(expected) is tuple or type(expected) is list:
+        kind = type(expected).__name__
+        if type(received) is not type(expected):
+            return f"{path or 'the result'} should be a {kind}, got {describe_type(received)} {format_value(received)}"
+        if len(received) != len(expected):
+            return f"{path or 'the result'} has {len(received)} items, expected {len(expected)}: {format_value(received)}"
+        for index, (r, e) in enumerate(zip(received, expected, strict=True)):
+            problem = _structure_mismatch(r, e, f"{path}[{index}]")
+            if problem:
+                return problem
+        return None
+    if type(expected) is dict:
+        if type(received) is not dict:
+            return f"{path or 'the result'} should be a dict, got {describe_type(received)}"
+        missing = [k for k in expected if k not in received]
+        extra = [k for k in received if k not in expected]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if extra:
+                parts.append(f"unexpected keys {[str(k) for k in extra][:5]}")
+            return f"{path or 'the result'}: {', '.join(parts)}"
+        for key in expected:
+            problem = _structure_mismatch(received[key], expected[key], f"{path}[{key!r}]")
+            if problem:
+                return problem
+        return None
+    if type(received) is not type(expected) or received != expected:
+        return f"{path or 'the result'} is {format_value(received)}, expected {format_value(expected)}"
+    return None
+
+
+def expect_exact(received: object, expected: object, *, call: str, rule: str | None = None,
+                 hint: str | None = None) -> None:
+    """Equal in value *and* type, recursively (ints, strings, tuples, lists, dicts)."""
+    problem = _structure_mismatch(received, expected, "")
+    if problem:
+        raise CheckFailure(
+            f"{call.split('(')[0]} returned a wrong result: {problem}.",
+            evidence=_evidence(call, format_value(expected, 300), format_value(received, 300)),
+            rule=rule,
+            hint=hint,
+        )
+
+
+def expect_value_error(result, *, argument: str, call: str) -> None:
+    """The call raised ``ValueError`` (or a subclass) whose message names ``argument``."""
+    if result.raised is None:
+        raise CheckFailure(
+            f"{call.split('(')[0]} accepted an invalid {argument}; it must raise ValueError.",
+            evidence=[("call", call), ("expected", f"ValueError naming {argument!r}"),
+                      ("received", f"returned {format_value(result.value)}")],
+        )
+    if "ValueError" not in result.raised.get("mro", []):
+        raise CheckFailure(
+            f"{call.split('(')[0]} raised {result.raised['type']} for an invalid {argument}; "
+            "the course convention is ValueError.",
+            evidence=[("call", call), ("expected", f"ValueError naming {argument!r}"),
+                      ("received", f"{result.raised['type']}: {result.raised.get('message', '')}")],
+        )
+    if argument not in result.raised.get("message", ""):
+        raise CheckFailure(
+            f"{call.split('(')[0]} raised ValueError, but the message does not name the argument {argument!r}.",
+            evidence=[("call", call), ("received", f"ValueError: {result.raised.get('message', '')}")],
+            hint=f"Say which argument is wrong, e.g. ValueError(\"{argument} must be positive, got ...\").",
+        )
+
+
+def first_difference(received: np.ndarray, expected: np.ndarray, rtol: float, atol: float
+                     ) -> tuple[tuple[int, ...], float, float] | None:
+    """Index (row-major first) where ``|r - e| > atol + rtol * |e|``, with both values."""
+    bad = ~(np.abs(received - expected) <= atol + rtol * np.abs(expected))
+    if not bad.any():
+        return None
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return index, float(received[index]), float(expected[index])
+
+
+def expect_array(received: object, expected: np.ndarray, *, call: str, rtol: float = 1e-7,
+                 atol: float = 0.0, name: str = "the result", rule: str | None = None,
+                 hint: str | None = None) -> None:
+    """An exact ``np.ndarray`` of float dtype and ``expected``'s shape, finite, and close.
+
+    Tolerance: ``|received - expected| <= atol + rtol * |expected|`` elementwise
+    (``np.isclose``'s rule, without its NaN leniency).
+    """
+    what = call.split("(")[0]
+    if type(received) is not np.ndarray:
+        raise CheckFailure(
+            f"{what} must return a NumPy array for {name}.",
+            evidence=_evidence(call, f"numpy.ndarray of shape {expected.shape}",
+                               f"{describe_type(received)} {format_value(received)}"),
+            rule=rule,
+        )
+    if received.dtype.kind != "f":
+        raise CheckFailure(
+            f"{what} returned {name} with dtype {received.dtype}; a floating-point array is expected.",
+            evidence=_evidence(call, f"float dtype ({expected.dtype})", str(received.dtype)),
+            hint="Start from a float array (np.zeros(..., dtype=x.dtype)) rather than an int one.",
+        )
+    if received.shape != expected.shape:
+        raise CheckFailure(
+            f"{what} returned {name} with the wrong shape.",
+            evidence=_evidence(call, str(expected.shape), str(received.shape)),
+            rule=rule,
+            hint=hint,
+        )
+    finite = np.isfinite(received)
+    if not finite.all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise CheckFailure(
+            f"{what} returned {name} containing NaN or infinity.",
+            evidence=[("call", call), ("first at", f"index {index}: {received[index]!r}")],
+        )
+    difference = first_difference(received.astype(np.float64), expected.astype(np.float64), rtol, atol)
+    if difference is not None:
+        index, got, want = difference
+        worst = float(np.max(np.abs(received - expected)))
+        raise CheckFailure(
+            f"{what} returned {name} with the right shape but wrong values.",
+            evidence=[
+                ("call", call),
+                ("first diff", f"index {index}: expected {want:.10g}, received {got:.10g}"),
+                ("max |diff|", f"{worst:.3g} (tolerance: atol={atol:g} + rtol={rtol:g}·|expected|)"),
+            ],
+            rule=rule,
+            hint=hint,
+        )
+
+
+def expect_unchanged(sent: Sequence[np.ndarray], after: Sequence[object] | None, names: Sequence[str],
+                     *, call: str) -> None:
+    """The arrays the child holds after the call equal what was sent (inputs not modified)."""
+    if after is None:
+        return
+    for name, original, now in zip(names, sent, after, strict=False):
+        if isinstance(original, np.ndarray) and isinstance(now, np.ndarray):
+            if now.shape != original.shape or not np.array_equal(now, original, equal_nan=True):
+                raise CheckFailure(
+                    f"{call.split('(')[0]} modified its input {name} in place.",
+                    evidence=[("call", call), ("input", name)],
+                    hint="Functions must not modify their inputs: work on a copy (x.copy() or np.pad).",
+                )
+
+
+def is_close_scalar(received: float, expected: float, rtol: float, atol: float) -> bool:
+    return math.isfinite(received) and abs(received - expected) <= atol + rtol * abs(expected)

@@ -1,0 +1,24 @@
+"""One error hierarchy for the toolkit.
+
+``GraderError`` and its subclasses are problems the user can fix (exit code 2,
+message on stderr, no traceback). A ``CheckFailure`` is not an error of the
+toolkit: it is the outcome of a check that the submission did not pass.
+"""
+
+from __future__ import annotations
+
+
+class GraderError(Exception):
+    """A problem with how the grader was invoked or configured (exit code 2)."""
+
+
+class ConfigError(GraderError):
+    """assignments.toml or a check module is inconsistent."""
+
+
+class SubmissionError(GraderError):
+    """The submission cannot be graded at all (missing file, unreadable archive, ...)."""
+
+
+class SandboxUnavailable(GraderError):
+    """Isolation was required and could not be set up: refuse rather than run unsandboxed."""

@@ -1,0 +1,128 @@
+"""Terminal rendering with rich: the only module that imports rich.
+
+A table per exercise, then a panel per failed check following STYLE.md's
+anatomy. All student-controlled text goes into ``Text`` objects, never into
+markup, so a submission cannot inject rich markup or escape codes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import HIDDEN_MESSAGE, CheckResult, ExerciseResult, RunResult
+
+_ICONS = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "⏱", "skipped": "–"}
+_STYLES = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow", "skipped": "dim"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
+
+
+def _clean(text: str) -> str:
+    """Drop terminal control characters (escape sequences) from student-controlled text."""
+    return _CONTROL.sub("", text)
+
+
+def _points(score: float, max_score: float) -> str:
+    return f"{score:g} / {max_score:g}"
+
+
+def _check_table(result: ExerciseResult) -> Table:
+    table = Table(title=f"{result.exercise} — {result.title}", title_justify="left", expand=False)
+    table.add_column("", width=1)
+    table.add_column("check")
+    table.add_column("pts", justify="right")
+    for check in result.checks:
+        style = _STYLES.get(check.status, "")
+        table.add_row(Text(_ICONS.get(check.status, "?"), style=style), Text(check.name),
+                      Text(_points(check.score, check.max_score), style=style))
+    table.add_section()
+    table.add_row("", Text("total", style="bold"),
+                  Text(_points(result.score, result.max_score), style="bold"))
+    return table
+
+
+def _failure_panel(exercise: str, check: CheckResult, show_hidden: bool) -> Panel:
+    title = Text(f"{_ICONS.get(check.status, '✗')} {exercise} › {check.name}")
+    subtitle = Text(f"{_points(check.score, check.max_score)} pts")
+    style = _STYLES.get(check.status, "red")
+    if check.hidden and not show_hidden:
+        return Panel(Text(HIDDEN_MESSAGE), title=title, title_align="left", subtitle=subtitle,
+                     subtitle_align="right", border_style=style)
+    if not check.summary:  # errors and timeouts without structure: the message is the body
+        return Panel(Text(_clean(check.message)), title=title, title_align="left", subtitle=subtitle,
+                     subtitle_align="right", border_style=style)
+    parts: list = [Text(_clean(check.summary))]
+    if check.evidence:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        for label, value in check.evidence:
+            grid.add_row(Text("  " + label), Text(_clean(value)))
+        parts.append(grid)
+    if check.rule:
+        parts.append(Text("  " + _clean(check.rule), style="cyan"))
+    if check.details:
+        parts.append(Text(_clean(check.details)))
+    if check.hint:
+        parts.append(Text(_clean(check.hint), style="italic"))
+    tail = check.message.split("\n")
+    for line in tail:
+        if line.startswith(("Smallest failing input", "Re-run:")):
+            parts.append(Text(_clean(line), style="dim"))
+    if check.output:
+        parts.append(Text("Your code printed:\n" + _clean(check.output), style="dim"))
+    return Panel(Group(*parts), title=title, title_align="left", subtitle=subtitle,
+                 subtitle_align="right", border_style=style)
+
+
+def render(result: ExerciseResult | RunResult, console: Console, *, show_hidden: bool = False) -> None:
+    """Print the report for one exercise or for a whole run."""
+    exercises = result.exercises if isinstance(result, RunResult) else [result]
+    for exercise in exercises:
+        console.print(_check_table(exercise))
+        for note in exercise.notes:
+            console.print(Text(_clean(note), style="dim" if note.startswith("sandbox:") else "yellow"))
+        for check in exercise.checks:
+            if check.status not in ("passed", "skipped"):
+                console.print(_failure_panel(exercise.exercise, check, show_hidden))
+        console.print()
+    if isinstance(result, RunResult) and len(exercises) > 1:
+        console.print(Text(f"Total: {_points(result.score, result.max_score)}", style="bold"))
+
+
+def show(result: ExerciseResult | RunResult, *, show_hidden: bool = False) -> None:
+    """Render to the terminal."""
+    render(result, make_console(), show_hidden=show_hidden)
+
+
+def render_text(result: ExerciseResult | RunResult, *, show_hidden: bool = False, width: int = 100) -> str:
+    """Render to plain text (no colour), for --output FILE and golden tests."""
+    buffer = io.StringIO()
+    render(result, Console(file=buffer, width=width, color_system=None), show_hidden=show_hidden)
+    return buffer.getvalue()
+
+
+def show_catalogue(catalogue) -> None:
+    """`grade list`: every catalogue entry with its points and whether its checks exist."""
+    table = Table(title="Exercises", title_justify="left")
+    for column in ("id", "title", "points", "student file", "checks"):
+        table.add_column(column)
+    for exercise in catalogue:
+        where = exercise.file or f"{exercise.folder}/"
+        state = "ready" if exercise.implemented else "not yet available"
+        table.add_row(exercise.id, Text(exercise.title), f"{exercise.points:g}", where, state)
+    make_console().print(table)
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False)
+
+
+def error(message: str) -> None:
+    """A one-line error on stderr (exit code 2 paths)."""
+    make_console(stderr=True).print(Text("grade: error: ", style="bold red") + Text(message), soft_wrap=True)

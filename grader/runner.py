@@ -1,0 +1,235 @@
+"""Grade one exercise of one submission: the keyword-only API behind ``grade``.
+
+``grade_exercise`` finds the student's file, starts a sandbox, runs the
+exercise's checks against it and returns an ``ExerciseResult``. It never
+raises for anything the submission does; it raises ``GraderError`` only for
+problems of invocation (unknown exercise, missing file, broken catalogue).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+
+from grader import __version__
+from grader.catalogue import Exercise
+from grader.check import (
+    Check,
+    CheckFailure,
+    CheckTimedOut,
+    ChildDied,
+    NotImplementedYet,
+    StudentRaised,
+    Submission,
+)
+from grader.errors import GraderError, SubmissionError
+from grader.results import CheckResult, ExerciseResult
+from grader.sandbox import Limits, Sandbox
+
+DEFAULT_SUBMISSION = Path("exercises")
+
+
+def locate_submission(exercise: Exercise, path: Path) -> dict[str, Path]:
+    """Map file names to paths: the exercise's file plus the folder's other Python files.
+
+    ``path`` may be the student's file itself, the folder holding it, or (for a
+    lab) the lab folder or a folder that contains it.
+    """
+    if not path.exists():
+        raise SubmissionError(f"submission path {path} does not exist.")
+    if exercise.is_lab:
+        raise GraderError(f"{exercise.id} is a lab; labs are graded by the lab checks.")
+    if path.is_file():
+        if path.suffix != ".py":
+            raise SubmissionError(f"{path} is not a Python file (.py).")
+        return {exercise.file: path}
+    main = path / exercise.file
+    if not main.is_file():
+        raise SubmissionError(
+            f"no {exercise.file} in {path}. Pass the folder that holds it, or the file itself, "
+            f"with --submission."
+        )
+    files = {p.name: p for p in sorted(path.glob("*.py")) if p.is_file() and not p.is_symlink()}
+    files[exercise.file] = main
+    return files
+
+
+def limits_for(exercise: Exercise, time_limit_s: float) -> Limits:
+    return Limits(
+        cpu_s=int(time_limit_s * 1.5) + 10,
+        address_space_mb=None if exercise.uses_tensorflow else exercise.memory_mb,
+        file_size_mb=exercise.file_size_mb,
+        tasks=256 if exercise.uses_tensorflow else 0,
+        output_bytes=exercise.output_kb * 1024,
+        start_timeout_s=120.0 if exercise.uses_tensorflow else 30.0,
+    )
+
+
+def _text_of_failure(failure: CheckFailure, exercise_id: str, check: Check, seed: int | None) -> str:
+    lines = [failure.summary]
+    width = max((len(label) for label, _ in failure.evidence), default=0)
+    lines += [f"  {label.ljust(width)}  {text}" for label, text in failure.evidence]
+    if failure.rule:
+        lines.append(f"  {failure.rule}")
+    if failure.details:
+        lines.append(failure.details)
+    if failure.hint:
+        lines.append(failure.hint)
+    if failure.smallest_input:
+        tried = f" (after {failure.examples_tried} examples)" if failure.examples_tried else ""
+        lines.append(f"Smallest failing input{tried}: {failure.smallest_input}")
+        seed_text = f" --seed {seed}" if seed is not None else ""
+        lines.append(f"Re-run: grade {exercise_id} --check {check.id}{seed_text}")
+    return "\n".join(lines)
+
+
+def _describe_import_failure(description: dict, file_name: str) -> str:
+    kind = description.get("type", "error")
+    message = description.get("message", "")
+    if kind == "ChildFailure":
+        return f"the submission could not be started: {message}"
+    if "SyntaxError" in description.get("mro", []) or kind in ("SyntaxError", "IndentationError", "TabError"):
+        line = description.get("lineno")
+        text = description.get("text")
+        where = f" at line {line}" if line else ""
+        shown = f": {text}" if text else ""
+        return f"{file_name} has a {kind}{where}{shown} ({message.split(' (')[0]}). Fix it and grade again."
+    where = description.get("where") or []
+    location = f" ({where[-1]})" if where else ""
+    return f"importing {file_name} raised {kind}: {message}{location}"
+
+
+def _run_check(check: Check, sub: Submission) -> tuple[str, float, CheckFailure | None, str]:
+    """(status, fraction, failure, plain message) for one check."""
+    try:
+        fraction = check.run(sub)
+    except NotImplementedYet as stub:
+        return "skipped", 0.0, None, f"not implemented yet: {stub.function}"
+    except ChildDied as died:
+        status = "timeout" if died.failure.kind == "timeout" else "error"
+        return status, 0.0, None, f"{died.call}: {died.failure.reason}"
+    except CheckTimedOut:
+        return "timeout", 0.0, None, (
+            f"the check ran out of time ({check.timeout_s:g} s) after {sub.calls} calls to your code"
+        )
+    except StudentRaised as raised:
+        return "error", 0.0, raised, ""
+    except CheckFailure as failure:
+        fraction = min(max(failure.fraction, 0.0), 1.0)
+        return "failed", fraction, failure, ""
+    except Exception as error:  # a bug in the grader: never the student's loss of a traceback
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        return "error", 0.0, None, (
+            f"internal grader error ({type(error).__name__}: {error} at "
+            f"{Path(frame.filename).name}:{frame.lineno}); please report it to the course staff"
+        )
+    fraction = 1.0 if fraction is None else min(max(float(fraction), 0.0), 1.0)
+    return ("passed" if fraction == 1.0 else "failed"), fraction, None, ""
+
+
+def grade_exercise(
+    *,
+    exercise: Exercise,
+    submission: Path = DEFAULT_SUBMISSION,
+    seed: int | None = None,
+    timeout_s: float | None = None,
+    only_check: str | None = None,
+    require_isolation: bool = False,
+) -> ExerciseResult:
+    """Grade ``exercise`` for the submission at ``submission`` (folder or file)."""
+    started = time.monotonic()
+    files = locate_submission(exercise, submission)
+    time_limit = max(exercise.time_limit_s, timeout_s or 0.0)
+    call_timeout = timeout_s or exercise.call_timeout_s
+    sandbox = Sandbox(files, exercise.module, limits_for(exercise, time_limit),
+                      require_isolation=require_isolation,
+                      profile="tensorflow" if exercise.uses_tensorflow else "numpy")
+    sandbox.spawn()  # the child imports NumPy while we load the checks
+    try:
+        checklist = exercise.checklist()
+        checks = list(checklist)
+        if only_check is not None:
+            checks = [c for c in checks if c.id == only_check]
+            if not checks:
+                ids = ", ".join(c.id for c in checklist)
+                raise GraderError(f"{exercise.id} has no check {only_check!r}; its checks are: {ids}")
+        sandbox.wait_ready()
+        results, notes = _run_checks(exercise, checks, sandbox, started + time_limit, call_timeout, seed)
+    finally:
+        sandbox.close()
+    notes.insert(0, f"sandbox: {sandbox.isolation.describe()}")
+    return ExerciseResult(
+        exercise=exercise.id,
+        title=exercise.title,
+        checks=results,
+        submission=str(files[exercise.file]),
+        duration_s=time.monotonic() - started,
+        grader_version=__version__,
+        notes=notes,
+        sandbox=sandbox.isolation.describe(),
+    )
+
+
+def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadline: float,
+                call_timeout: float, seed: int | None) -> tuple[list[CheckResult], list[str]]:
+    results: list[CheckResult] = []
+    notes: list[str] = []
+    import_problem = None
+    if sandbox.import_failure is not None:
+        import_problem = _describe_import_failure(sandbox.import_failure.description, exercise.file)
+        notes.append(import_problem)
+    not_implemented: dict[str, int] = {}
+    for check in checks:
+        check_started = time.monotonic()
+        base = dict(id=check.id, name=check.name, max_score=check.points, hidden=check.hidden)
+        missing = [name for name in check.needs if name not in sandbox.functions]
+        if import_problem is not None:
+            results.append(CheckResult(**base, score=0.0, status="error", message=import_problem))
+            continue
+        if missing:
+            message = f"{exercise.file} defines no function named {missing[0]!r}"
+            results.append(CheckResult(**base, score=0.0, status="error", message=message))
+            continue
+        if time.monotonic() >= deadline:
+            message = f"not run: the exercise's time limit ({exercise.time_limit_s:g} s) ran out"
+            results.append(CheckResult(**base, score=0.0, status="timeout", message=message))
+            continue
+        sub = Submission(sandbox, deadline=min(check_started + check.timeout_s, deadline),
+                         call_timeout_s=call_timeout, seed=seed)
+        status, fraction, failure, message = _run_check(check, sub)
+        if failure is not None:
+            message = _text_of_failure(failure, exercise.id, check, seed)
+        if status == "skipped":
+            function = message.rsplit(": ", 1)[-1]
+            not_implemented[function] = not_implemented.get(function, 0) + 1
+        stdout, stderr = sandbox.output()
+        printed = (stdout + stderr).strip()
+        if printed and status != "passed":
+            message += f"\nYour code printed:\n{printed}"
+        result = CheckResult(**base, score=round(check.points * fraction, 6), status=status, message=message,
+                             duration_s=time.monotonic() - check_started, output=printed)
+        if failure is not None:
+            result.summary = failure.summary
+            result.evidence = failure.evidence
+            result.rule = failure.rule
+            result.hint = failure.hint
+            result.details = failure.details
+            result.smallest_input = failure.smallest_input
+        results.append(result)
+    for function, count in not_implemented.items():
+        plural = "s" if count != 1 else ""
+        notes.append(f"not implemented yet: {function} ({count} check{plural} skipped)")
+    return results, notes
+
+
+def missing_submission_result(exercise: Exercise, submission: Path, reason: str) -> ExerciseResult:
+    """Zero for every check of an exercise whose file is absent (``grade all`` goes on)."""
+    checks = [
+        CheckResult(id=c.id, name=c.name, score=0.0, max_score=c.points, status="error",
+                    hidden=c.hidden, message=reason)
+        for c in exercise.checklist()
+    ]
+    return ExerciseResult(exercise=exercise.id, title=exercise.title, checks=checks,
+                          submission=str(submission), duration_s=0.0, grader_version=__version__,
+                          notes=[reason])

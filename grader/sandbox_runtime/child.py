@@ -1,0 +1,193 @@
+"""The sandboxed child: imports one student module and answers calls.
+
+Run as ``python -I child.py CONFIG_JSON`` by ``grader.sandbox``; never imported by
+the grader. Order matters and is the security argument:
+
+1. load the wire format (``protocol.py``, by path) and NumPy, and the modules the
+   configuration asks to pre-import, while still trusted;
+2. set resource limits (hard = soft, so they cannot be raised again);
+3. when root: leave the network namespace (where permitted) and drop to the
+   unprivileged uid/gid chosen by the parent;
+4. only then put the submission's folder on ``sys.path`` and import it;
+5. answer ``call`` requests until the parent closes the request pipe.
+
+Everything the child sends is plain data (see ``protocol.py``); the parent
+decides what it means.
+"""
+
+import ctypes
+import importlib
+import importlib.util
+import json
+import os
+import resource
+import sys
+import traceback
+
+CONFIG = json.loads(sys.argv[1])
+# Started with -S: no site module, no .pth files (an editable install's finder
+# would otherwise make the grader importable); site-packages are added by hand.
+sys.path.extend(CONFIG.get("site_packages", []))
+
+_spec = importlib.util.spec_from_file_location(
+    "_grader_protocol", os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
+)
+protocol = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(protocol)
+
+for _name in CONFIG.get("preimport", []):
+    try:
+        importlib.import_module(_name)
+    except Exception:  # an optional convenience; the student's import will report it
+        pass
+
+REQUESTS = os.fdopen(CONFIG["request_fd"], "rb", buffering=0)
+RESPONSES = os.fdopen(CONFIG["response_fd"], "wb", buffering=0)
+SUBMISSION_DIR = CONFIG["submission_dir"]
+
+
+def _send(message: dict) -> None:
+    try:
+        payload = protocol.encode(message)
+    except Exception as error:  # an unencodable or oversized value is the student's fault
+        payload = protocol.encode({"nonce": message.get("nonce"), "fault": f"{type(error).__name__}: {error}"[:500]})
+    RESPONSES.write(protocol.frame(payload))
+
+
+def _set_limit(kind: int, value: int | None) -> None:
+    if value is None:
+        return
+    try:
+        resource.setrlimit(kind, (value, value))
+    except (ValueError, OSError):
+        pass  # reported by the parent's own probe of what holds on this platform
+
+
+def _count_user_tasks(uid: int) -> int:
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields.get("Threads", "1"))
+        except (OSError, KeyError, ValueError):
+            continue
+    return count
+
+
+def _apply_limits(limits: dict, drop_to_uid: int | None) -> None:
+    _set_limit(resource.RLIMIT_CORE, 0)
+    _set_limit(resource.RLIMIT_CPU, limits.get("cpu_s"))
+    if limits.get("address_space_mb"):
+        _set_limit(resource.RLIMIT_AS, limits["address_space_mb"] * 1024 * 1024)
+    if limits.get("file_size_mb"):
+        _set_limit(resource.RLIMIT_FSIZE, limits["file_size_mb"] * 1024 * 1024)
+    _set_limit(resource.RLIMIT_NOFILE, limits.get("open_files"))
+    extra_tasks = limits.get("tasks")
+    if extra_tasks is not None and sys.platform.startswith("linux"):
+        # RLIMIT_NPROC counts every task (process or thread) of the real uid.
+        if drop_to_uid is not None:
+            _set_limit(resource.RLIMIT_NPROC, 1 + extra_tasks)
+        else:
+            _set_limit(resource.RLIMIT_NPROC, _count_user_tasks(os.getuid()) + extra_tasks)
+
+
+def _leave_network() -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.unshare(0x40000000) == 0  # CLONE_NEWNET
+    except (OSError, AttributeError):
+        return False
+
+
+def _drop_privileges(uid: int, gid: int) -> None:
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def _student_frames(tb) -> list[str]:
+    """Traceback lines from the student's own files only (no grader frames)."""
+    lines = []
+    for frame in traceback.extract_tb(tb):
+        if os.path.dirname(os.path.abspath(frame.filename)) == SUBMISSION_DIR:
+            code = (frame.line or "").strip()
+            lines.append(f"{os.path.basename(frame.filename)}, line {frame.lineno}, in {frame.name}: {code}")
+    return lines[-8:]
+
+
+def _describe(error: BaseException) -> dict:
+    try:
+        message = str(error)
+    except BaseException:  # a hostile __str__
+        message = "<unprintable message>"
+    cls = type(error)
+    description = {
+        "type": cls.__name__,
+        "mro": [c.__name__ for c in cls.__mro__],
+        "message": message[:2000],
+        "where": _student_frames(error.__traceback__),
+    }
+    if isinstance(error, SyntaxError):
+        description["lineno"] = error.lineno
+        description["text"] = (error.text or "").strip()[:200]
+        description["filename"] = os.path.basename(error.filename or "")
+    return description
+
+
+def _import_submission():
+    sys.path[:] = [SUBMISSION_DIR] + [p for p in sys.path if p and os.path.isabs(p)]
+    return importlib.import_module(CONFIG["module"])
+
+
+def main() -> None:
+    _apply_limits(CONFIG.get("limits", {}), CONFIG.get("uid"))
+    isolation = {"network": False, "uid": os.getuid()}
+    if CONFIG.get("uid") is not None:
+        if CONFIG.get("isolate_network", True):
+            isolation["network"] = _leave_network()
+        _drop_privileges(CONFIG["uid"], CONFIG["gid"])
+        isolation["uid"] = os.getuid()
+        isolation["stdlib_readable"] = os.access(os.path.dirname(os.__file__), os.R_OK | os.X_OK)
+    os.chdir(CONFIG["workdir"])
+    try:
+        module = _import_submission()
+    except BaseException as error:
+        _send({"import_error": _describe(error), "isolation": isolation})
+        return
+    functions = sorted(n for n in dir(module) if callable(getattr(module, n, None)))
+    _send({"hello": {"functions": functions}, "isolation": isolation})
+    while True:
+        payload = protocol.read_frame_blocking(REQUESTS)
+        if payload is None:
+            return
+        request = protocol.decode(payload)
+        nonce = request.get("nonce")
+        if "calls" in request:
+            _send({"nonce": nonce, "results": [_call(module, request["fn"], args, kwargs, False)
+                                               for args, kwargs in request["calls"]]})
+        else:
+            response = _call(module, request["fn"], request.get("args", []), request.get("kwargs", {}),
+                             bool(request.get("return_args")))
+            response["nonce"] = nonce
+            _send(response)
+
+
+def _call(module, name: str, args: list, kwargs: dict, return_args: bool) -> dict:
+    """Call one student function; describe what it returned or raised."""
+    try:
+        value = getattr(module, name)(*args, **kwargs)
+    except BaseException as error:
+        response = {"raised": _describe(error)}
+    else:
+        response = {"value": value}
+    if return_args:
+        response["args_after"] = args
+        response["kwargs_after"] = kwargs
+    return response
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,411 @@
+"""Exercise 2 — parameter counting.
+
+How many numbers does a layer learn? In this exercise you count the weights of
+the layers of a CNN exactly as Keras does (``layer.count_params()`` and
+``model.summary()``), with integers only (no NumPy, no TensorFlow).
+
+Symbols used in the docstrings:
+
+    F_h, F_w   kernel height and width       C_in  input channels (the last axis)
+    K          filters (output channels)     dm    depth multiplier
+
+Weights are stored in TensorFlow layout: a Conv2D kernel has shape
+(F_h, F_w, C_in, K) and its bias shape (K,); a Dense kernel (in_features, units).
+
+Conventions (the same for every exercise of the course):
+
+- ``kernel_size`` is an int ``F`` (meaning F x F) or a pair ``(F_h, F_w)``;
+  ``conv_params`` takes a tuple with one entry per spatial axis.
+- ``use_bias`` is a bool (``True`` by default, as in Keras).
+- Invalid arguments raise ``ValueError`` with a message that names the
+  argument, e.g. ``ValueError("filters must be a positive integer, got 0")``.
+- Results are Python ``int`` (or tuples of them). Inputs are never modified.
+"""
+
+# BEGIN SOLUTION
+def _int_at_least(name, value, minimum=1):
+    """Return ``value`` as a Python int, or raise ValueError naming ``name``."""
+    kind = "a positive integer" if minimum == 1 else "a non-negative integer"
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    value = int(value.__index__())
+    if value < minimum:
+        raise ValueError(f"{name} must be {kind}, got {value}")
+    return value
+
+
+def _kernel_area(kernel_size):
+    """F_h * F_w for an int F or a pair (F_h, F_w)."""
+    if isinstance(kernel_size, (tuple, list)):
+        if len(kernel_size) != 2:
+            raise ValueError(f"kernel_size must be an int or a pair (F_h, F_w), "
+                             f"got {kernel_size!r}")
+        height, width = kernel_size
+    else:
+        height = width = kernel_size
+    return _int_at_least("kernel_size", height) * _int_at_least("kernel_size", width)
+
+
+def _flag(name, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+_SPATIAL_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D",
+                   "GlobalAveragePooling2D", "GlobalMaxPooling2D")
+_LAYER_KEYS = {
+    "Conv2D": {"filters", "kernel_size", "strides", "padding", "dilation_rate", "use_bias",
+               "activation"},
+    "MaxPooling2D": {"pool_size", "strides", "padding"},
+    "AveragePooling2D": {"pool_size", "strides", "padding"},
+    "BatchNormalization": set(),
+    "Dropout": {"rate"},
+    "Flatten": set(),
+    "Dense": {"units", "use_bias", "activation"},
+    "Activation": {"activation"},
+    "GlobalAveragePooling2D": set(),
+    "GlobalMaxPooling2D": set(),
+}
+_REQUIRED_KEYS = {"Conv2D": ("filters", "kernel_size"), "Dense": ("units",),
+                  "Dropout": ("rate",), "Activation": ("activation",)}
+
+
+def _pair(name, value):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}")
+        return (_int_at_least(name, value[0]), _int_at_least(name, value[1]))
+    value = _int_at_least(name, value)
+    return (value, value)
+
+
+def _padding_word(where, value):
+    if value not in ("valid", "same"):
+        raise ValueError(f'{where}: padding must be "valid" or "same", got {value!r}')
+    return value
+# END SOLUTION
+
+
+def conv2d_params(kernel_size: int | tuple[int, int], in_channels: int, filters: int,
+                  use_bias: bool = True) -> int:
+    """Number of parameters of a Conv2D layer.
+
+    Inputs:
+    - kernel_size: int F (an F x F kernel) or pair (F_h, F_w).
+    - in_channels: int C_in >= 1, the channels of the layer's input.
+    - filters: int K >= 1, the number of filters (output channels).
+    - use_bias: bool; one bias per filter when True.
+
+    The kernel has shape (F_h, F_w, C_in, K) and the bias shape (K,), so
+
+        params = F_h * F_w * C_in * K + K      (+ K only when use_bias)
+
+    Returns the int. Raises ValueError (naming the argument) on a size that is
+    not a positive integer or a use_bias that is not a bool.
+
+    Example: conv2d_params(3, 32, 64) == 18496 (64 filters of 3*3*32 weights, plus 64 biases).
+    """
+    # BEGIN SOLUTION
+    area = _kernel_area(kernel_size)
+    channels = _int_at_least("in_channels", in_channels)
+    count = _int_at_least("filters", filters)
+    return area * channels * count + (count if _flag("use_bias", use_bias) else 0)
+    # END SOLUTION
+
+
+def conv_params(kernel_size: tuple[int, ...], in_channels: int, filters: int,
+                use_bias: bool = True) -> int:
+    """Number of parameters of a 1D, 2D or 3D convolution (Conv1D, Conv2D, Conv3D).
+
+    Inputs:
+    - kernel_size: tuple of 1, 2 or 3 positive ints, one per spatial axis:
+      (F,) for Conv1D, (F_h, F_w) for Conv2D, (F_d, F_h, F_w) for Conv3D.
+      A bare int is refused (ValueError): it cannot say how many axes there are.
+    - in_channels: int C_in >= 1.
+    - filters: int K >= 1.
+    - use_bias: bool.
+
+    The kernel has shape kernel_size + (C_in, K), so
+
+        params = (product of kernel_size) * C_in * K + K      (+ K only when use_bias)
+
+    Returns the int. Raises ValueError (naming the argument) on a kernel_size
+    that is not a tuple of 1 to 3 positive ints, a non-positive size, or a
+    use_bias that is not a bool.
+
+    Example: conv_params((3, 3, 3), 1, 8) == 224.
+    """
+    # BEGIN SOLUTION
+    if not isinstance(kernel_size, (tuple, list)) or not 1 <= len(kernel_size) <= 3:
+        raise ValueError(
+            f"kernel_size must be a tuple of 1, 2 or 3 positive ints (one per spatial axis), "
+            f"got {kernel_size!r}"
+        )
+    volume = 1
+    for size in kernel_size:
+        volume *= _int_at_least("kernel_size", size)
+    channels = _int_at_least("in_channels", in_channels)
+    count = _int_at_least("filters", filters)
+    return volume * channels * count + (count if _flag("use_bias", use_bias) else 0)
+    # END SOLUTION
+
+
+def dense_params(in_features: int, units: int, use_bias: bool = True) -> int:
+    """Number of parameters of a Dense (fully connected) layer.
+
+    Inputs:
+    - in_features: int >= 1, the size of the input's last axis.
+    - units: int >= 1, the number of output units.
+    - use_bias: bool.
+
+    The kernel has shape (in_features, units) and the bias shape (units,):
+
+        params = in_features * units + units      (+ units only when use_bias)
+
+    Returns the int. Raises ValueError (naming the argument) on a size that is
+    not a positive integer or a use_bias that is not a bool.
+
+    Example: dense_params(1600, 128) == 204928.
+    """
+    # BEGIN SOLUTION
+    features = _int_at_least("in_features", in_features)
+    count = _int_at_least("units", units)
+    return features * count + (count if _flag("use_bias", use_bias) else 0)
+    # END SOLUTION
+
+
+def batchnorm_params(channels: int) -> tuple[int, int]:
+    """Parameters of a BatchNormalization layer, split as Keras reports them.
+
+    Inputs:
+    - channels: int C >= 1, the size of the normalized (last) axis.
+
+    Per channel, BatchNormalization keeps four numbers: gamma (scale) and beta
+    (offset) are learned by gradient descent (trainable); the moving mean and
+    moving variance are updated during training but not by gradients
+    (non-trainable). So
+
+        trainable = 2C,   non_trainable = 2C,   total = 4C
+
+    Returns the tuple (trainable, non_trainable) of ints. Raises ValueError
+    (naming channels) when channels is not a positive integer.
+
+    Example: batchnorm_params(32) == (64, 64).
+    """
+    # BEGIN SOLUTION
+    count = _int_at_least("channels", channels)
+    return (2 * count, 2 * count)
+    # END SOLUTION
+
+
+def depthwise_conv2d_params(kernel_size: int | tuple[int, int], in_channels: int,
+                            depth_multiplier: int = 1, use_bias: bool = True) -> int:
+    """Number of parameters of a DepthwiseConv2D layer.
+
+    Inputs:
+    - kernel_size: int F or pair (F_h, F_w).
+    - in_channels: int C_in >= 1.
+    - depth_multiplier: int dm >= 1, the filters per input channel.
+    - use_bias: bool.
+
+    Each input channel gets its own dm kernels of F_h x F_w (no mixing across
+    channels); the kernel has shape (F_h, F_w, C_in, dm) and the bias (C_in * dm,):
+
+        params = F_h * F_w * C_in * dm + C_in * dm      (+ C_in * dm only when use_bias)
+
+    Returns the int. Raises ValueError (naming the argument) on a size that is
+    not a positive integer or a use_bias that is not a bool.
+
+    Example: depthwise_conv2d_params(3, 32) == 320.
+    """
+    # BEGIN SOLUTION
+    area = _kernel_area(kernel_size)
+    channels = _int_at_least("in_channels", in_channels)
+    multiplier = _int_at_least("depth_multiplier", depth_multiplier)
+    outputs = channels * multiplier
+    return area * outputs + (outputs if _flag("use_bias", use_bias) else 0)
+    # END SOLUTION
+
+
+def separable_conv2d_params(kernel_size: int | tuple[int, int], in_channels: int, filters: int,
+                            depth_multiplier: int = 1, use_bias: bool = True) -> int:
+    """Number of parameters of a SeparableConv2D layer.
+
+    Inputs:
+    - kernel_size: int F or pair (F_h, F_w).
+    - in_channels: int C_in >= 1.
+    - filters: int K >= 1.
+    - depth_multiplier: int dm >= 1.
+    - use_bias: bool.
+
+    A depthwise convolution (kernel (F_h, F_w, C_in, dm), no bias) followed by a
+    pointwise 1x1 convolution (kernel (1, 1, C_in * dm, K)) and one bias per filter:
+
+        params = F_h * F_w * C_in * dm + C_in * dm * K + K      (+ K only when use_bias)
+
+    Returns the int. Raises ValueError (naming the argument) on a size that is
+    not a positive integer or a use_bias that is not a bool.
+
+    Example: separable_conv2d_params(3, 32, 64) == 2400.
+    """
+    # BEGIN SOLUTION
+    area = _kernel_area(kernel_size)
+    channels = _int_at_least("in_channels", in_channels)
+    count = _int_at_least("filters", filters)
+    multiplier = _int_at_least("depth_multiplier", depth_multiplier)
+    bias = count if _flag("use_bias", use_bias) else 0
+    return area * channels * multiplier + channels * multiplier * count + bias
+    # END SOLUTION
+
+
+def model_summary(input_shape: tuple[int, ...], layers: list[dict]) -> dict:
+    """The numbers of keras.Model.summary() for a Sequential model, without Keras.
+
+    Inputs:
+    - input_shape: tuple of positive ints, the shape of one example (no batch
+      axis), e.g. (28, 28, 1) for an image or (784,) for a vector.
+    - layers: list of dicts, one per layer from input to output. "type" names the
+      Keras layer; the other keys are the Keras arguments, with Keras's defaults:
+
+        {"type": "Conv2D", "filters": K, "kernel_size": F or (F_h, F_w),
+         "strides": 1, "padding": "valid" | "same", "dilation_rate": 1,
+         "use_bias": True, "activation": None}
+        {"type": "MaxPooling2D" or "AveragePooling2D", "pool_size": 2,
+         "strides": None (= pool_size), "padding": "valid" | "same"}
+        {"type": "BatchNormalization"}              normalizes the last axis
+        {"type": "Dropout", "rate": r}              0 <= r <= 1
+        {"type": "Flatten"}
+        {"type": "Dense", "units": n, "use_bias": True, "activation": None}
+        {"type": "Activation", "activation": "relu"}    (None means linear)
+        {"type": "GlobalAveragePooling2D"} or {"type": "GlobalMaxPooling2D"}
+
+      filters, kernel_size, units, rate and activation (for Activation) are
+      required; an activation is a name (its spelling is not checked) or None.
+      Every layer also accepts "name" (ignored) and "trainable" (default True;
+      False turns all of the layer's weights non-trainable, as setting
+      layer.trainable = False does in Keras). Any other key is an error.
+
+    Shapes follow Keras, per layer:
+    - Conv2D needs an (H, W, C) input and gives (H', W', K), with
+      H' = floor((H - D*(F_h - 1) - 1) / S_h) + 1 for "valid" and ceil(H / S_h) for
+      "same" (likewise W'); params = F_h*F_w*C*K + K (bias only with use_bias).
+      Keras refuses strides > 1 together with dilation_rate > 1: so do you.
+    - Pooling needs (H, W, C) and gives (H', W', C): floor((H - F_h) / S_h) + 1 for
+      "valid", ceil(H / S_h) for "same"; no params.
+    - BatchNormalization keeps the shape; 4 * (last axis) params, half of them
+      (moving mean and variance) non-trainable.
+    - Dense acts on the last axis: (..., n_in) -> (..., units); n_in*units + units params.
+    - Flatten gives (product of the shape,); GlobalXPooling2D gives (C,) from (H, W, C);
+      Dropout and Activation keep the shape. None of them has params.
+
+    Returns a dict
+
+        {"layers": [{"type": str, "output_shape": tuple of ints (no batch axis),
+                     "params": int}, ...],     # one entry per layer, in order
+         "total": int, "trainable": int, "non_trainable": int}
+
+    with total = trainable + non_trainable = the sum of the per-layer params.
+
+    Raises ValueError on an invalid input_shape (naming input_shape), a layer
+    that is not a dict or has an unknown "type" (naming type), a missing,
+    unknown or invalid key (naming the key), a layer applied to a shape it
+    cannot take (naming layers[i]), or a kernel or pool window larger than its
+    input (naming kernel_size or pool_size).
+
+    Example: model_summary((28, 28, 1), [{"type": "Conv2D", "filters": 32, "kernel_size": 3}])
+    == {"layers": [{"type": "Conv2D", "output_shape": (26, 26, 32), "params": 320}],
+        "total": 320, "trainable": 320, "non_trainable": 0}
+    """
+    # BEGIN SOLUTION
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) == 0:
+        raise ValueError(f"input_shape must be a non-empty tuple of positive ints, "
+                         f"got {input_shape!r}")
+    shape = tuple(_int_at_least("input_shape", size) for size in input_shape)
+    if not isinstance(layers, (list, tuple)):
+        raise ValueError(f"layers must be a list of dicts, got {layers!r}")
+    rows = []
+    trainable = non_trainable = 0
+    for index, spec in enumerate(layers):
+        where = f"layers[{index}]"
+        if not isinstance(spec, dict) or "type" not in spec:
+            raise ValueError(f'{where} must be a dict with a "type" key, got {spec!r}')
+        kind = spec["type"]
+        if not isinstance(kind, str) or kind not in _LAYER_KEYS:
+            raise ValueError(f'{where}: unknown layer "type" {kind!r}; expected one of '
+                             f"{', '.join(_LAYER_KEYS)}")
+        for key in spec:
+            if key not in _LAYER_KEYS[kind] | {"type", "name", "trainable"}:
+                raise ValueError(f"{where}: {kind} takes no key {key!r}")
+        for key in _REQUIRED_KEYS.get(kind, ()):
+            if key not in spec:
+                raise ValueError(f"{where}: {kind} needs the key {key!r}")
+        if kind in _SPATIAL_LAYERS and len(shape) != 3:
+            raise ValueError(f"{where}: {kind} needs an (H, W, C) input, got shape {shape}")
+        learned = fixed = 0
+        if kind == "Conv2D":
+            filters = _int_at_least("filters", spec["filters"])
+            kernel = _pair("kernel_size", spec["kernel_size"])
+            strides = _pair("strides", spec.get("strides", 1))
+            dilation = _pair("dilation_rate", spec.get("dilation_rate", 1))
+            padding = _padding_word(where, spec.get("padding", "valid"))
+            use_bias = _flag("use_bias", spec.get("use_bias", True))
+            if max(strides) > 1 and max(dilation) > 1:
+                raise ValueError(f"{where}: strides > 1 together with dilation_rate > 1 is "
+                                 f"not supported by Keras (strides={strides}, "
+                                 f"dilation_rate={dilation})")
+            sizes = []
+            for size, f, s, d in zip(shape[:2], kernel, strides, dilation, strict=True):
+                span = d * (f - 1) + 1
+                if padding == "same":
+                    sizes.append(-(-size // s))
+                elif span > size:
+                    raise ValueError(f"{where}: kernel_size {kernel} (dilated span {span}) is "
+                                     f"larger than the input {shape}")
+                else:
+                    sizes.append((size - span) // s + 1)
+            learned = kernel[0] * kernel[1] * shape[2] * filters + (filters if use_bias else 0)
+            shape = (sizes[0], sizes[1], filters)
+        elif kind in ("MaxPooling2D", "AveragePooling2D"):
+            pool = _pair("pool_size", spec.get("pool_size", 2))
+            strides = pool if spec.get("strides") is None else _pair("strides", spec["strides"])
+            padding = _padding_word(where, spec.get("padding", "valid"))
+            sizes = []
+            for size, f, s in zip(shape[:2], pool, strides, strict=True):
+                if padding == "same":
+                    sizes.append(-(-size // s))
+                elif f > size:
+                    raise ValueError(f"{where}: pool_size {pool} is larger than the input {shape}")
+                else:
+                    sizes.append((size - f) // s + 1)
+            shape = (sizes[0], sizes[1], shape[2])
+        elif kind == "BatchNormalization":
+            learned, fixed = 2 * shape[-1], 2 * shape[-1]
+        elif kind == "Dropout":
+            rate = spec["rate"]
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+                raise ValueError(f"{where}: rate must be a number in [0, 1], got {rate!r}")
+        elif kind == "Flatten":
+            size = 1
+            for axis in shape:
+                size *= axis
+            shape = (size,)
+        elif kind == "Dense":
+            units = _int_at_least("units", spec["units"])
+            use_bias = _flag("use_bias", spec.get("use_bias", True))
+            learned = shape[-1] * units + (units if use_bias else 0)
+            shape = shape[:-1] + (units,)
+        elif kind in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+            shape = (shape[2],)
+        activation = spec.get("activation")
+        if activation is not None and not isinstance(activation, str):
+            raise ValueError(f"{where}: activation must be a name such as 'relu', "
+                             f"got {activation!r}")
+        if not _flag("trainable", spec.get("trainable", True)):
+            learned, fixed = 0, learned + fixed
+        trainable += learned
+        non_trainable += fixed
+        rows.append({"type": kind, "output_shape": shape, "params": learned + fixed})
+    return {"layers": rows, "total": trainable + non_trainable, "trainable": trainable,
+            "non_trainable": non_trainable}
+    # END SOLUTION

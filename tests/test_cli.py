@@ -1,0 +1,148 @@
+"""The fixed command-line interface: commands, JSON schema, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+
+def grade(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.mark.parametrize("exercise", ["exercise1", "exercise2"])
+def test_solutions_get_full_marks_in_the_json_schema(exercise):
+    completed = grade(exercise, "--submission", "solutions", "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert set(report) == {"exercise", "score", "max_score", "checks", "submission", "duration_s",
+                           "grader_version"}
+    assert report["exercise"] == exercise
+    assert report["score"] == report["max_score"] > 0
+    for check in report["checks"]:
+        assert set(check) == {"name", "score", "max_score", "status", "hidden", "message"}
+        assert check["status"] == "passed"
+
+
+@pytest.mark.parametrize("exercise", ["exercise1", "exercise2"])
+def test_stubs_get_zero_with_not_implemented_and_exit_0(exercise):
+    completed = grade(exercise, "--submission", "exercises", "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert report["score"] == 0
+    assert {c["status"] for c in report["checks"]} == {"skipped"}
+    assert all(c["message"].startswith("not implemented yet: ") for c in report["checks"])
+    assert "Traceback" not in completed.stdout + completed.stderr
+
+
+def test_grade_all_json_has_the_run_schema():
+    completed = grade("all", "--submission", "solutions", "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert set(report) == {"score", "max_score", "exercises"}
+    assert report["score"] == report["max_score"]
+    assert [e["exercise"] for e in report["exercises"]][:2] == ["exercise1", "exercise2"]
+
+
+def test_fail_under_gives_exit_1_and_still_reports():
+    completed = grade("exercise1", "--submission", "exercises", "--fail-under", "10", "--format", "json")
+    assert completed.returncode == 1
+    assert json.loads(completed.stdout)["score"] == 0
+
+
+def test_unknown_exercise_suggests_the_closest_id():
+    completed = grade("exercize1")
+    assert completed.returncode == 2
+    assert "Did you mean 'exercise1'?" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_missing_submission_file_is_a_clear_exit_2(tmp_path):
+    completed = grade("exercise1", "--submission", str(tmp_path))
+    assert completed.returncode == 2
+    assert f"no exercise1.py in {tmp_path}" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_bad_option_is_a_usage_error():
+    completed = grade("exercise1", "--format", "xml")
+    assert completed.returncode == 2
+    assert "invalid choice" in completed.stderr
+
+
+def test_syntax_error_names_the_line_and_scores_zero(tmp_path):
+    (tmp_path / "exercise1.py").write_text("def conv_output_size(:\n    pass\n")
+    completed = grade("exercise1", "--submission", str(tmp_path), "--format", "json")
+    assert completed.returncode == 0
+    report = json.loads(completed.stdout)
+    assert report["score"] == 0
+    assert "exercise1.py has a SyntaxError at line 1" in report["checks"][0]["message"]
+
+
+def test_a_single_file_can_be_graded(tmp_path):
+    target = tmp_path / "my_answers.py"
+    target.write_text((ROOT / "solutions" / "exercise1.py").read_text())
+    completed = grade("exercise1", "--submission", str(target), "--format", "json")
+    report = json.loads(completed.stdout)
+    assert report["score"] == report["max_score"]
+
+
+def test_markdown_and_output_file(tmp_path):
+    out = tmp_path / "report.md"
+    completed = grade("exercise1", "--submission", "exercises", "--format", "md", "--output", str(out))
+    assert completed.returncode == 0 and completed.stdout == ""
+    text = out.read_text()
+    assert text.startswith("# Grade report — 0 / 20")
+    assert "not implemented yet: conv_output_size" in text
+
+
+def test_text_report_shows_a_panel_per_failure(tmp_path):
+    source = (ROOT / "solutions" / "exercise1.py").read_text().replace(
+        "field += (kernel - 1) * jump", "field += kernel - 1")
+    (tmp_path / "exercise1.py").write_text(source)
+    completed = grade("exercise1", "--submission", str(tmp_path))
+    assert completed.returncode == 0
+    assert "✗ exercise1 › receptive_field of a stack of layers" in completed.stdout
+    assert "Smallest failing input" in completed.stdout
+    assert "Re-run: grade exercise1 --check receptive-field-of-a-stack-of-layers" in completed.stdout
+
+
+def test_list_shows_every_catalogue_entry():
+    completed = grade("list")
+    assert completed.returncode == 0
+    for exercise_id in ("exercise1", "exercise6", "lab_cifar100"):
+        assert exercise_id in completed.stdout
+
+
+def test_hidden_messages_are_withheld_unless_show_hidden(tmp_path):
+    source = (ROOT / "solutions" / "exercise1.py").read_text().replace(
+        "span = dil * (kernel - 1) + 1", "span = kernel")
+    (tmp_path / "exercise1.py").write_text(source)
+    hidden = json.loads(grade("exercise1", "--submission", str(tmp_path), "--format", "json").stdout)
+    shown = json.loads(grade("exercise1", "--submission", str(tmp_path), "--format", "json",
+                             "--show-hidden").stdout)
+    [withheld] = [c for c in hidden["checks"] if c["hidden"] and c["status"] != "passed"]
+    [revealed] = [c for c in shown["checks"] if c["hidden"] and c["status"] != "passed"]
+    assert "withheld" in withheld["message"]
+    assert "dilation" in revealed["message"] or "returned the wrong number" in revealed["message"]
+    assert hidden["score"] == shown["score"] < hidden["max_score"]
+
+
+def test_regrade_gives_the_same_report():
+    first = json.loads(grade("exercise1", "--submission", "solutions", "--format", "json").stdout)
+    second = json.loads(grade("exercise1", "--submission", "solutions", "--format", "json").stdout)
+    for report in (first, second):
+        report.pop("duration_s")
+        report.pop("submission")
+    assert first == second
+
+
+def test_pending_commands_say_so_with_exit_2():
+    completed = grade("batch", "x", "--out", "y")
+    assert completed.returncode == 2
+    assert "not available in this version yet" in completed.stderr

@@ -1,0 +1,67 @@
+"""Strict comparisons: each rule refuses what it must, with the message a student needs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.check import CheckFailure
+from grader.compare import expect_array, expect_exact, expect_int, first_difference
+from grader.sandbox_runtime.protocol import NumpyScalar, Unsupported
+
+CALL = "f(x=array(shape=(2, 3), dtype=float64))"
+
+
+def failure_of(function, *args, **kwargs) -> CheckFailure:
+    with pytest.raises(CheckFailure) as info:
+        function(*args, **kwargs)
+    return info.value
+
+
+def test_int_must_be_an_exact_python_int():
+    assert "must return a Python int" in failure_of(expect_int, NumpyScalar("int64", 5), 5, call="f()").summary
+    assert "int(...)" in failure_of(expect_int, 5.0, 5, call="f()").hint
+    assert "must return a Python int" in failure_of(expect_int, True, 1, call="f()").summary
+    expect_int(5, 5, call="f()")
+
+
+def test_exact_structures_compare_types_recursively():
+    expect_exact((1, (2, 3)), (1, (2, 3)), call="f()")
+    assert "should be a tuple" in failure_of(expect_exact, [1, 2], (1, 2), call="f()").summary
+    assert "[1] should be an int" in failure_of(expect_exact, (1, 2.0), (1, 2), call="f()").summary
+    assert "missing keys ['total']" in failure_of(expect_exact, {}, {"total": 1}, call="f()").summary
+
+
+def test_unsupported_objects_never_compare_equal():
+    liar = Unsupported("evil.Liar", "<object>")
+    assert "evil.Liar" in failure_of(expect_exact, liar, 3, call="f()").summary
+
+
+EXPECTED = np.arange(6, dtype=np.float64).reshape(2, 3)
+
+
+@pytest.mark.parametrize(("received", "fragment"), [
+    (np.float64(0.0), "must return a NumPy array"),
+    (Unsupported("mylib.MyArray", "ndarray subclass"), "must return a NumPy array"),
+    (EXPECTED.astype(np.int64), "dtype int64"),
+    (EXPECTED.T.copy(), "wrong shape"),
+    (np.where(EXPECTED == 4, np.nan, EXPECTED), "NaN or infinity"),
+    (EXPECTED + (EXPECTED == 5), "right shape but wrong values"),
+])
+def test_arrays_are_checked_in_order(received, fragment):
+    assert fragment in failure_of(expect_array, received, EXPECTED, call=CALL).summary
+
+
+def test_first_difference_reports_row_major_first_index_and_both_values():
+    received = EXPECTED.copy()
+    received[1, 2] = 99
+    received[1, 0] = -1
+    assert first_difference(received, EXPECTED, 1e-7, 0.0) == ((1, 0), -1.0, 3.0)
+    failure = failure_of(expect_array, received, EXPECTED, call=CALL)
+    assert ("first diff", "index (1, 0): expected 3, received -1") in failure.evidence
+
+
+def test_tolerances_are_stated_and_honoured():
+    expect_array(EXPECTED * (1 + 1e-9), EXPECTED, call=CALL, rtol=1e-7)
+    failure = failure_of(expect_array, EXPECTED + 1e-3, EXPECTED, call=CALL, rtol=1e-7)
+    assert any("tolerance: atol=0 + rtol=1e-07" in text for _, text in failure.evidence)

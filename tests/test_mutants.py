@@ -1,0 +1,25 @@
+"""Each realistic wrong submission loses points on the check meant to catch it."""
+
+from __future__ import annotations
+
+import pytest
+from mutants import ALL, Mutant
+
+
+@pytest.mark.parametrize("mutant", ALL, ids=lambda m: f"{m.exercise}: {m.name}")
+def test_mutant_fails_its_check(mutant: Mutant, catalogue, make_submission):
+    from grader.runner import grade_exercise
+
+    exercise = catalogue.get(mutant.exercise)
+    folder = make_submission({f"{mutant.exercise}.py": mutant.source()})
+    result = grade_exercise(exercise=exercise, submission=folder, only_check=mutant.check)
+    [check] = result.checks
+    assert check.status in ("failed", "error"), check.message
+    assert check.score < check.max_score
+    assert mutant.message in check.message, check.message
+
+
+def test_mutant_checks_exist(catalogue):
+    for mutant in ALL:
+        ids = [c.id for c in catalogue.get(mutant.exercise).checklist()]
+        assert mutant.check in ids, f"{mutant.name}: no check {mutant.check!r} in {ids}"
