@@ -106,10 +106,19 @@ def format_value(value: object, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def format_argument(name: str, value: object) -> str:
+    """``stride=2``; an array as ``x.shape=(2, 7, 7, 3)`` (STYLE.md's evidence rows)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return f"{name}.shape={tuple(value.shape)}"
+    return f"{name}={format_value(value)}"
+
+
 def format_call(function: str, args: tuple = (), kwargs: dict | None = None) -> str:
     """``conv_output_size(7, 3, stride=2)``, arrays shown by shape."""
     parts = [format_value(a) for a in args]
-    parts += [f"{k}={format_value(v)}" for k, v in (kwargs or {}).items()]
+    parts += [format_argument(k, v) for k, v in (kwargs or {}).items()]
     return f"{function}({', '.join(parts)})"
 
 

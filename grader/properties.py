@@ -21,7 +21,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
 
-from grader.check import CheckFailure, StudentRaised, Submission, format_call, format_value
+from grader.check import (
+    CheckFailure,
+    StudentRaised,
+    Submission,
+    format_argument,
+    format_call,
+    format_value,
+)
 
 _SETTINGS = dict(
     database=None,
@@ -35,7 +42,7 @@ _SETTINGS = dict(
 
 def describe_example(example: object) -> str:
     if isinstance(example, dict):
-        return " ".join(f"{k}={format_value(v)}" for k, v in example.items())
+        return " ".join(format_argument(k, v) for k, v in example.items())
     return format_value(example)
 
 
