@@ -108,27 +108,42 @@ def expect_exact(received: object, expected: object, *, call: str, rule: str | N
         )
 
 
-def expect_value_error(result, *, argument: str, call: str) -> None:
-    """The call raised ``ValueError`` (or a subclass) whose message names ``argument``."""
+def expect_value_error(result, *, argument: str | tuple[str, ...], call: str) -> None:
+    """The call raised ``ValueError`` (or a subclass) whose message names ``argument``.
+
+    ``argument`` may be a tuple of acceptable names (the message must name one).
+    """
+    names = (argument,) if isinstance(argument, str) else tuple(argument)
+    shown = names[0]
     if result.raised is None:
         raise CheckFailure(
-            f"{call.split('(')[0]} accepted an invalid {argument}; it must raise ValueError.",
-            evidence=[("call", call), ("expected", f"ValueError naming {argument!r}"),
+            f"{call.split('(')[0]} accepted an invalid {shown}; it must raise ValueError.",
+            evidence=[("call", call), ("expected", f"ValueError naming {shown!r}"),
                       ("received", f"returned {format_value(result.value)}")],
         )
     if "ValueError" not in result.raised.get("mro", []):
         raise CheckFailure(
-            f"{call.split('(')[0]} raised {result.raised['type']} for an invalid {argument}; "
+            f"{call.split('(')[0]} raised {result.raised['type']} for an invalid {shown}; "
             "the course convention is ValueError.",
-            evidence=[("call", call), ("expected", f"ValueError naming {argument!r}"),
+            evidence=[("call", call), ("expected", f"ValueError naming {shown!r}"),
                       ("received", f"{result.raised['type']}: {result.raised.get('message', '')}")],
         )
-    if argument not in result.raised.get("message", ""):
+    message = result.raised.get("message", "")
+    if not any(name in message for name in names):
         raise CheckFailure(
-            f"{call.split('(')[0]} raised ValueError, but the message does not name the argument {argument!r}.",
-            evidence=[("call", call), ("received", f"ValueError: {result.raised.get('message', '')}")],
-            hint=f"Say which argument is wrong, e.g. ValueError(\"{argument} must be positive, got ...\").",
+            f"{call.split('(')[0]} raised ValueError, but the message does not name the argument {shown!r}.",
+            evidence=[("call", call), ("received", f"ValueError: {message}")],
+            hint=f"Say which argument is wrong, e.g. ValueError(\"{shown} must be positive, got ...\").",
         )
+
+
+def expect_rejections(sub, cases: list[tuple[str, dict, tuple[str, ...]]]) -> None:
+    """Each ``(function, kwargs, names)`` call must raise a ValueError naming one of ``names``."""
+    from grader.check import format_call
+
+    for function, kwargs, names in cases:
+        expect_value_error(sub.call_raw(function, **kwargs), argument=names,
+                           call=format_call(function, (), kwargs))
 
 
 def first_difference(received: np.ndarray, expected: np.ndarray, rtol: float, atol: float

@@ -126,3 +126,39 @@ def make_console(*, stderr: bool = False) -> Console:
 def error(message: str) -> None:
     """A one-line error on stderr (exit code 2 paths)."""
     make_console(stderr=True).print(Text("grade: error: ", style="bold red") + Text(message), soft_wrap=True)
+
+
+class _BatchProgress:
+    """A rich progress bar with an ETA for `grade batch` (on stderr); ``advance(n)`` per pair."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(),
+            console=make_console(stderr=True), transient=False,
+        )
+        self._task = self._progress.add_task("grading", total=total)
+
+    def __enter__(self) -> _BatchProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def advance(self, steps: int = 1) -> None:
+        self._progress.advance(self._task, steps)
+
+
+def batch_progress(total: int) -> _BatchProgress:
+    """Context manager: a progress bar over ``total`` (submission, exercise) pairs."""
+    return _BatchProgress(total)

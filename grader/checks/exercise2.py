@@ -15,7 +15,7 @@ import random
 from hypothesis import strategies as st
 
 from grader.check import CheckFailure, Checklist, Submission, format_call
-from grader.compare import describe_type, expect_exact, expect_value_error
+from grader.compare import describe_type, expect_exact, expect_rejections
 from grader.properties import check_function
 from grader.reference import formulas as ref
 from grader.reference import lecture_models as lectures
@@ -273,15 +273,4 @@ _INVALID = [
               needs=("conv2d_params", "dense_params", "batchnorm_params", "conv_params", "model_summary"),
               id="invalid-arguments")
 def invalid_arguments(sub: Submission) -> None:
-    for function, kwargs, names in _INVALID:
-        result = sub.call_raw(function, **kwargs)
-        call = format_call(function, (), kwargs)
-        failures = []
-        for name in names:
-            try:
-                expect_value_error(result, argument=name, call=call)
-                break
-            except CheckFailure as failure:
-                failures.append(failure)
-        else:
-            raise failures[0]
+    expect_rejections(sub, _INVALID)

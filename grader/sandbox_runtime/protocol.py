@@ -17,6 +17,8 @@ Values are encoded as JSON with tagged objects for what JSON cannot hold:
 - ``{"$t": "float", "v": "nan"|"inf"|"-inf"}`` a non-finite Python float
 - ``{"$t": "dict", "v": [[k, v], ...]}``      a dict with non-string keys
 - ``{"$t": "bytes", "n": 12}``                bytes (length only)
+- ``{"$t": "rng", "seed": 7}``                 a ``np.random.Generator`` made from a seed
+                                               (sent as ``SeededGenerator(7)``; built on arrival)
 - ``{"$t": "other", "type": "Foo", "repr": "..."}``  anything else (never reconstructed)
 
 Nothing is ever unpickled: arrays are read with ``np.load(allow_pickle=False)``.
@@ -52,6 +54,18 @@ class Unsupported:
 
     def __repr__(self) -> str:
         return f"<{self.type_name} object: {self.text}>"
+
+
+class SeededGenerator:
+    """A request for ``np.random.default_rng(seed)`` on the receiving side (dropout's rng)."""
+
+    __slots__ = ("seed",)
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+
+    def __repr__(self) -> str:
+        return f"np.random.default_rng({self.seed})"
 
 
 class NumpyScalar:
@@ -125,6 +139,8 @@ def _encode(value: object, blobs: list[bytes], depth: int = 0) -> object:
             return {"$t": "np", "dtype": value.dtype.name, "v": item if math.isfinite(item) else repr(item)}
     if cls is bytes or cls is bytearray:
         return {"$t": "bytes", "n": len(value)}
+    if cls is SeededGenerator:
+        return {"$t": "rng", "seed": value.seed}
     return {"$t": "other", "type": _type_name(value), "repr": _safe_repr(value)}
 
 
@@ -183,6 +199,11 @@ def _decode(node: object, arrays: list[np.ndarray], depth: int = 0) -> object:
         return result
     if tag == "bytes":
         return Unsupported("bytes", f"{node.get('n')} bytes")
+    if tag == "rng":
+        seed = node.get("seed")
+        if type(seed) is not int or not 0 <= seed < 2**63:
+            raise ProtocolError("bad generator seed")
+        return np.random.default_rng(seed)
     if tag == "other":
         return Unsupported(str(node.get("type"))[:200], str(node.get("repr"))[:200])
     raise ProtocolError(f"unknown value tag {str(tag)[:40]!r}")
