@@ -19,7 +19,6 @@ EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("list", "all", "batch", "verify", "data", "export")
 PENDING = {
     "batch": "batch grading",
-    "data": "dataset management",
     "export": "Gradescope and Otter exports",
 }
 
@@ -127,6 +126,7 @@ def _verify(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``grade`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write(
             "usage: grade list | grade EXERCISE [options] | grade all [options] | grade verify\n"
@@ -144,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
             return _list()
         if command == "verify":
             return _verify(rest)
+        if command == "data":
+            from grader.data_command import main as data_main
+
+            return data_main(rest)
         if command in PENDING:
             raise GraderError(f"`grade {command}` ({PENDING[command]}) is not available in this version yet.")
         options = _grading_parser(f"grade {command}").parse_args(rest)

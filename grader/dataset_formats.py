@@ -251,8 +251,8 @@ KNOWN_FILES: dict[str, dict[str, tuple[KnownDigest, ...]]] = {
             "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
             "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
             "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"), strict=True))),
-        # Debian recompressed the same IDX bytes (so other .gz digests); these SHA-256 were
-        # taken from the installed package, whose shipped md5sums they agree with.
+        # Debian ships recompressed .gz files (other sizes and digests than Zalando's); these
+        # SHA-256 were taken from the installed package and agree with its shipped md5sums.
         _digests("sha256", "Debian's dataset-fashion-mnist 0.0~git20200523.55506a9-1",
                  dict(zip(IDX_FILES, (
             "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",

@@ -117,14 +117,15 @@ class _Cifar:
     tarballs: tuple[str, ...]
 
 
-_CIFAR = {
-    "cifar10": _Cifar("cifar-10-batches-py", tuple(f"data_batch_{i}" for i in range(1, 6)),
-                      "test_batch", "labels", ("cifar-10-python.tar.gz", "cifar-10-batches-py.tar.gz",
-                                               "cifar-10-batches-py-target_archive",
-                                               "cifar-10-batches-py_archive")),
-    "cifar100": _Cifar("cifar-100-python", ("train",), "test", "fine_labels",
-                       ("cifar-100-python.tar.gz", "cifar-100-python-target_archive",
-                        "cifar-100-python_archive")),
+_CIFAR = {  # tarball names: the original one, then those Keras versions have saved it as
+    "cifar10": _Cifar(
+        "cifar-10-batches-py", tuple(f"data_batch_{i}" for i in range(1, 6)), "test_batch",
+        "labels", ("cifar-10-python.tar.gz", "cifar-10-batches-py.tar.gz",
+                   "cifar-10-batches-py_archive", "cifar-10-batches-py-target_archive")),
+    "cifar100": _Cifar(
+        "cifar-100-python", ("train",), "test", "fine_labels",
+        ("cifar-100-python.tar.gz", "cifar-100-python_archive",
+         "cifar-100-python-target_archive")),
 }
 
 
@@ -180,8 +181,9 @@ def _candidates(root: Path, name: str) -> list[Found]:
 
 def _wanted(name: str) -> str:
     seen = dict.fromkeys(
-        str(c.where.name) + "/" if c.kind in ("idx", "cifar-dir") else
-        " + ".join(p.name for p in c.files()) for c in _candidates(Path("."), name))
+        f"{c.where.name}/*-ubyte.gz" if c.kind == "idx" else f"{c.where.name}/"
+        if c.kind == "cifar-dir" else " + ".join(p.name for p in c.files())
+        for c in _candidates(Path("."), name))
     return ", ".join(seen)
 
 
