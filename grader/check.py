@@ -136,6 +136,11 @@ class Submission:
     def functions(self) -> list[str]:
         return self._sandbox.functions
 
+    @property
+    def cache(self) -> dict:
+        """Per-run storage shared by the checks of one exercise (e.g. a model built once)."""
+        return self._sandbox.cache
+
     def _timeout(self) -> float:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
@@ -169,6 +174,22 @@ class Submission:
         if any(r.raised_subclass_of("NotImplementedError") for r in results):
             raise NotImplementedYet(function)
         return results
+
+    def build_model_file(self, function: str) -> bytes:
+        """Call a model builder in the sandbox; return the bytes of the .keras file it saved."""
+        timeout = self._timeout()
+        self.calls += 1
+        try:
+            result = self._sandbox.build_and_save(function, timeout=timeout)
+        except ChildFailure as failure:
+            if failure.kind == "timeout" and timeout < self._call_timeout_s:
+                raise CheckTimedOut() from None
+            raise ChildDied(failure, f"{function}()") from None
+        if result.raised_subclass_of("NotImplementedError"):
+            raise NotImplementedYet(function)
+        if result.raised is not None:
+            raise StudentRaised(f"{function}()", result.raised)
+        return result.value
 
     def call(self, function: str, *args: object, **kwargs: object) -> object:
         """Call and return the value; an exception becomes a failure of this check."""

@@ -25,9 +25,10 @@ from grader.check import (
 )
 from grader.errors import GraderError, SubmissionError
 from grader.results import CheckResult, ExerciseResult
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import DEFAULT_PREIMPORT, Limits, Sandbox
 
 DEFAULT_SUBMISSION = Path("exercises")
+TENSORFLOW_PREIMPORT = ("tensorflow", "keras", "keras.layers", "keras.saving", "h5py")
 
 
 def locate_submission(exercise: Exercise, path: Path) -> dict[str, Path]:
@@ -144,7 +145,8 @@ def grade_exercise(
     call_timeout = timeout_s or exercise.call_timeout_s
     sandbox = Sandbox(files, exercise.module, limits_for(exercise, time_limit),
                       require_isolation=require_isolation,
-                      profile="tensorflow" if exercise.uses_tensorflow else "numpy")
+                      profile="tensorflow" if exercise.uses_tensorflow else "numpy",
+                      preimport=DEFAULT_PREIMPORT + (TENSORFLOW_PREIMPORT if exercise.uses_tensorflow else ()))
     sandbox.spawn()  # the child imports NumPy while we load the checks
     try:
         checklist = exercise.checklist()

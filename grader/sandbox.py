@@ -22,6 +22,7 @@ import secrets
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -217,6 +218,7 @@ class Sandbox:
         self.functions: list[str] = []
         self.isolation = Isolation()
         self.restarts = 0
+        self.cache: dict = {}
         self._process: subprocess.Popen | None = None
         self._scratch: Path | None = None
         self._uid: int | None = None
@@ -429,6 +431,38 @@ class Sandbox:
         return [CallResult(value=r.get("value"), raised=r.get("raised")) if isinstance(r, dict)
                 else CallResult(raised={"type": "ProtocolError", "mro": [], "message": "bad reply"})
                 for r in results]
+
+    def build_and_save(self, function: str, *, timeout: float = 60.0) -> CallResult:
+        """Call ``function()`` (a model builder) and have the child save the model as .keras.
+
+        ``value`` of the result is the file's bytes (read here with a size cap; the
+        file is untrusted and only ever inspected as a zip of JSON).
+        """
+        started = time.monotonic()
+        message = self._round_trip({"fn": function, "save_keras": True}, timeout)
+        result = CallResult(raised=message.get("raised"), duration_s=time.monotonic() - started)
+        if result.raised is None:
+            saved = message.get("value")
+            name = saved.get("saved_keras") if isinstance(saved, dict) else None
+            if not isinstance(name, str) or "/" in name or name.startswith("."):
+                raise ChildFailure("protocol", "protocol violation: a bad saved-model reply")
+            result.value = self.read_work_file(name, max_bytes=64 * 1024 * 1024)
+        return result
+
+    def read_work_file(self, name: str, *, max_bytes: int) -> bytes:
+        """Bytes of a regular file the child wrote in its work folder (no links, size-capped)."""
+        path = self._scratch / "work" / name
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as error:
+            raise ChildFailure("protocol", f"the saved file {name} cannot be opened ({error.strerror})") from None
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ChildFailure("protocol", f"{name} is not a regular file")
+            if info.st_size > max_bytes:
+                raise ChildFailure("limit", f"{name} is {info.st_size} bytes (limit {max_bytes})")
+            return handle.read(max_bytes + 1)
 
     def _round_trip(self, request: dict, timeout: float) -> dict:
         if not self.alive:

@@ -368,4 +368,61 @@ EXERCISE5 = [
            "invalid-arguments", "the course convention is ValueError"),
 ]
 
-ALL = EXERCISE1 + EXERCISE2 + EXERCISE3 + EXERCISE4 + EXERCISE5
+def _m6(name: str, old: str, new: str, check: str, message: str) -> Mutant:
+    return Mutant("exercise6", name, ((old, new),), check, message)
+
+
+EXERCISE6 = [
+    _m6("MLP for a flat (784,) input", "        keras.Input(shape=(28, 28)),", "        keras.Input(shape=(784,)),",
+        "build_mlp-structure", "wrong input shape"),
+    _m6("MLP with 128 hidden units instead of 100", "layers.Dense(100, activation=\"relu\")",
+        "layers.Dense(128, activation=\"relu\")", "build_mlp-params", "the lecture's model has 266,610"),
+    _m6("MLP with sigmoid hidden units", "layers.Dense(300, activation=\"relu\")",
+        "layers.Dense(300, activation=\"sigmoid\")", "build_mlp-activations", "should be followed by relu"),
+    _m6("LeNet-5 with relu instead of tanh", "layers.Conv2D(6, 5, activation=\"tanh\")",
+        "layers.Conv2D(6, 5, activation=\"relu\")", "build_lenet5-activations", "should be followed by tanh"),
+    _m6("LeNet-5 with max pooling", "        layers.Conv2D(16, 5, activation=\"tanh\"),\n        layers.AveragePooling2D(2),",
+        "        layers.Conv2D(16, 5, activation=\"tanh\"),\n        layers.MaxPooling2D(2),",
+        "build_lenet5-structure", "does not have the lecture's layers"),
+    _m6("LeNet-5 with Dense 128 instead of 120", "layers.Dense(120, activation=\"tanh\")",
+        "layers.Dense(128, activation=\"tanh\")", "build_lenet5-params", "the lecture's model has 61,706"),
+    _m6("lecture CNN without its first Dropout",
+        "        layers.Dense(128, activation=\"relu\"),\n        layers.Dropout(0.5),\n        layers.Dense(64",
+        "        layers.Dense(128, activation=\"relu\"),\n        layers.Dense(64",
+        "build_lecture_cnn-structure", "Dropout layer seems to be missing"),
+    _m6("lecture CNN with a 5x5 first kernel", "layers.Conv2D(64, 7, padding=\"same\", activation=\"relu\")",
+        "layers.Conv2D(64, 5, padding=\"same\", activation=\"relu\")", "build_lecture_cnn-params",
+        "the lecture's model has 1,413,834"),
+    _m6("lecture CNN with Dropout 0.3", "        layers.Dense(64, activation=\"relu\"),\n        layers.Dropout(0.5),",
+        "        layers.Dense(64, activation=\"relu\"),\n        layers.Dropout(0.3),",
+        "build_lecture_cnn-activations", "the lecture uses Dropout(0.5)"),
+    _m6("BN CNN without the dense layer's BatchNormalization",
+        "        layers.Dense(128, activation=\"relu\"),\n        layers.BatchNormalization(),\n        layers.Dropout(0.1),",
+        "        layers.Dense(128, activation=\"relu\"),\n        layers.Dropout(0.1),",
+        "build_bn_cnn-params", "the lecture's model has 225,930"),
+    _m6("BN CNN without its first max pooling",
+        "        layers.Conv2D(32, 3, activation=\"relu\"),\n        layers.BatchNormalization(),\n        layers.MaxPooling2D(2),",
+        "        layers.Conv2D(32, 3, activation=\"relu\"),\n        layers.BatchNormalization(),",
+        "build_bn_cnn-structure", "does not have the lecture's layers"),
+    _m6("BN CNN with Dropout 0.2 instead of 0.1", "layers.Dropout(0.1)", "layers.Dropout(0.2)",
+        "build_bn_cnn-activations", "the lecture uses Dropout(0.1)"),
+    _m6("small convnet with a 5x5 last kernel", "        layers.Conv2D(128, 3, activation=\"relu\"),\n        layers.Flatten(),\n        layers.Dense(10, activation=\"softmax\"),\n    ], name=\"small_convnet\")",
+        "        layers.Conv2D(128, 5, activation=\"relu\"),\n        layers.Flatten(),\n        layers.Dense(10, activation=\"softmax\"),\n    ], name=\"small_convnet\")",
+        "build_small_convnet-structure", "other output shape"),
+    _m6("small convnet with 64 last filters", "        layers.Conv2D(128, 3, activation=\"relu\"),\n        layers.Flatten(),\n        layers.Dense(10, activation=\"softmax\"),\n    ], name=\"small_convnet\")",
+        "        layers.Conv2D(64, 3, activation=\"relu\"),\n        layers.Flatten(),\n        layers.Dense(10, activation=\"softmax\"),\n    ], name=\"small_convnet\")",
+        "build_small_convnet-params", "the lecture's model has 104,202"),
+    _m6("small convnet without softmax", "        layers.Dense(10, activation=\"softmax\"),\n    ], name=\"small_convnet\")",
+        "        layers.Dense(10),\n    ], name=\"small_convnet\")", "build_small_convnet-activations",
+        "should be followed by softmax"),
+    _m6("CIFAR-10 CNN: 'same' instead of 'valid' in the last block", "(128, 0.5, \"valid\")", "(128, 0.5, \"same\")",
+        "build_cifar10_cnn-structure", "other output shape"),
+    _m6("CIFAR-10 CNN: elu inside the convolution", "            model.add(layers.Conv2D(filters, 3, padding=padding))\n            model.add(layers.BatchNormalization())\n            model.add(layers.Activation(\"elu\"))",
+        "            model.add(layers.Conv2D(filters, 3, padding=padding, activation=\"elu\"))\n            model.add(layers.BatchNormalization())",
+        "build_cifar10_cnn-activations", "must be linear"),
+    _m6("CIFAR-10 CNN: a Dense head without bias", "    model.add(layers.Dense(10, activation=\"softmax\"))",
+        "    model.add(layers.Dense(10, activation=\"softmax\", use_bias=False))", "build_cifar10_cnn-params",
+        "the lecture's model has 293,930"),
+]
+
+ALL = EXERCISE1 + EXERCISE2 + EXERCISE3 + EXERCISE4 + EXERCISE5 + EXERCISE6

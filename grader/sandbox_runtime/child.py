@@ -35,11 +35,20 @@ _spec = importlib.util.spec_from_file_location(
 protocol = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(protocol)
 
-for _name in CONFIG.get("preimport", []):
-    try:
-        importlib.import_module(_name)
-    except Exception:  # an optional convenience; the student's import will report it
-        pass
+# Pre-imports run with stderr silenced: TensorFlow's C++ start-up log lines are not the student's output.
+_saved_stderr = os.dup(2)
+_null = os.open(os.devnull, os.O_WRONLY)
+os.dup2(_null, 2)
+try:
+    for _name in CONFIG.get("preimport", []):
+        try:
+            importlib.import_module(_name)
+        except Exception:  # an optional convenience; the student's import will report it
+            pass
+finally:
+    os.dup2(_saved_stderr, 2)
+    os.close(_saved_stderr)
+    os.close(_null)
 
 REQUESTS = os.fdopen(CONFIG["request_fd"], "rb", buffering=0)
 RESPONSES = os.fdopen(CONFIG["response_fd"], "wb", buffering=0)
@@ -170,10 +179,24 @@ def main() -> None:
             _send({"nonce": nonce, "results": [_call(module, request["fn"], args, kwargs, False)
                                                for args, kwargs in request["calls"]]})
         else:
-            response = _call(module, request["fn"], request.get("args", []), request.get("kwargs", {}),
-                             bool(request.get("return_args")))
+            if request.get("save_keras"):
+                response = _save_model(module, request["fn"], nonce)
+            else:
+                response = _call(module, request["fn"], request.get("args", []), request.get("kwargs", {}),
+                                 bool(request.get("return_args")))
             response["nonce"] = nonce
             _send(response)
+
+
+def _save_model(module, name: str, nonce: str) -> dict:
+    """Build a Keras model with the student's function and save it as a .keras file in the work folder."""
+    file_name = f"model-{str(nonce)[:16]}.keras"
+    try:
+        model = getattr(module, name)()
+        model.save(os.path.join(CONFIG["workdir"], file_name))
+    except BaseException as error:
+        return {"raised": _describe(error)}
+    return {"value": {"saved_keras": file_name}}
 
 
 def _call(module, name: str, args: list, kwargs: dict, return_args: bool) -> dict:
