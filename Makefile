@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint stubs bench clean
+# Real MNIST / CIFAR-10 for the labs: ../shared/data beside the repository (see README).
+GRADER_DATA_DIR ?= $(abspath ../shared/data)
+export GRADER_DATA_DIR
+
+.PHONY: install demo test lint stubs bench train-solutions clean
 
 install: $(STAMP)
 
@@ -26,6 +30,11 @@ lint: install
 
 stubs: install
 	$(BIN)/python -m grader.stubgen
+
+train-solutions: install
+	$(BIN)/python solutions/train_labs.py lab_mnist
+	$(BIN)/python solutions/train_labs.py lab_fashion
+	$(BIN)/python solutions/train_labs.py lab_cifar10
 
 bench: install
 	$(BIN)/python benchmarks/bench_startup.py

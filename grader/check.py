@@ -125,16 +125,23 @@ def format_call(function: str, args: tuple = (), kwargs: dict | None = None) -> 
 class Submission:
     """What a check sees of a submission: its functions, callable through the sandbox."""
 
-    def __init__(self, sandbox: Sandbox, *, deadline: float, call_timeout_s: float, seed: int | None) -> None:
+    def __init__(self, sandbox: Sandbox, *, deadline: float, call_timeout_s: float, seed: int | None,
+                 exercise=None, folder=None) -> None:
         self._sandbox = sandbox
         self._deadline = deadline
         self._call_timeout_s = call_timeout_s
         self.seed = seed
         self.calls = 0
+        self.exercise = exercise  # the catalogue entry (labs read their thresholds from it)
+        self.folder = folder  # a lab's submission folder (read as plain data, never imported)
 
     @property
     def functions(self) -> list[str]:
         return self._sandbox.functions
+
+    def attach_figure(self, title: str, png: bytes) -> None:
+        """Add a PNG figure to the report (Markdown/HTML); not part of the JSON result."""
+        self._sandbox.cache.setdefault("figures", []).append((title, png))
 
     @property
     def cache(self) -> dict:

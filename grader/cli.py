@@ -43,6 +43,8 @@ def _grading_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, metavar="S",
                         help="wall-clock limit in seconds for one call into the student's code")
     parser.add_argument("--check", metavar="ID", help="run only the check with this id")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="folder with the datasets for the labs (default: $GRADER_DATA_DIR, the Keras cache, ...)")
     parser.add_argument("--require-isolation", action="store_true",
                         help="refuse to grade unless the sandbox can drop privileges and the network")
     return parser
@@ -79,9 +81,13 @@ def _emit(result, options: argparse.Namespace) -> None:
 
 def _grade(exercise_ids: list[str], options: argparse.Namespace, *, run_all: bool) -> int:
     from grader.catalogue import load_catalogue
+    from grader.datasets import DatasetMissing
+    from grader.errors import SubmissionError
     from grader.results import RunResult
     from grader.runner import grade_exercise, missing_submission_result
 
+    if options.data_dir is not None:
+        os.environ["GRADER_DATA_DIR"] = str(options.data_dir)
     catalogue = load_catalogue()
     exercises = [catalogue.get(e) for e in exercise_ids] if not run_all else [
         e for e in catalogue if e.implemented
@@ -96,9 +102,7 @@ def _grade(exercise_ids: list[str], options: argparse.Namespace, *, run_all: boo
         if run_all:
             try:
                 graded.append(grade_exercise(**kwargs))
-            except GraderError as error:
-                if error.__class__.__name__ != "SubmissionError":
-                    raise
+            except (SubmissionError, DatasetMissing) as error:  # `grade all` goes on with the others
                 graded.append(missing_submission_result(exercise, options.submission, str(error)))
         else:
             graded.append(grade_exercise(**kwargs))

@@ -141,11 +141,10 @@ def _check_objects(node: object, depth: int) -> None:
         if registered not in (None, name) and not (isinstance(registered, str) and registered.startswith("keras")):
             raise RefusedModel(f"{name} is a registered custom object ({str(registered)[:60]!r})")
         config = node.get("config")
-        if isinstance(config, dict) and name in LAYER_CLASSES and "activation" in config:
-            if config["activation"] not in ACTIVATIONS:
-                raise RefusedModel(f"{name} has a custom activation {str(config['activation'])[:60]!r}")
-        if name == "Activation" and isinstance(config, dict) and config.get("activation") not in ACTIVATIONS:
-            raise RefusedModel(f"Activation layer with a custom activation {str(config.get('activation'))[:60]!r}")
+        if isinstance(config, dict) and name in LAYER_CLASSES and ("activation" in config or name == "Activation"):
+            activation = config.get("activation")
+            if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
+                raise RefusedModel(f"{name} has a custom activation {str(activation)[:60]!r}")
     for value in node.values():
         _check_objects(value, depth + 1)
 

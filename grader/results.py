@@ -60,6 +60,7 @@ class ExerciseResult:
     grader_version: str
     notes: list[str] = field(default_factory=list)
     sandbox: str = ""
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (title, base64 PNG), reports only
 
     @property
     def score(self) -> float:
@@ -125,6 +126,8 @@ def _exercise_markdown(result: ExerciseResult, show_hidden: bool) -> list[str]:
         lines.append(f"- {note}")
     if result.notes:
         lines.append("")
+    for title, png in result.figures:
+        lines += [f"![{title}](data:image/png;base64,{png})", ""]
     for check in result.checks:
         if check.status == "passed" or not check.message or check.status == "skipped":
             continue
@@ -167,6 +170,8 @@ def to_html(result: ExerciseResult | RunResult, *, show_hidden: bool = False) ->
                          f"</td><td>{check.score:g} / {check.max_score:g}</td></tr>")
         parts.append("</table>")
         parts += [f"<p>{html.escape(note)}</p>" for note in exercise.notes]
+        parts += [f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{png}'>"
+                  f"<figcaption>{html.escape(title)}</figcaption></figure>" for title, png in exercise.figures]
         for check in exercise.checks:
             if check.status in ("passed", "skipped") or not check.message:
                 continue

@@ -8,6 +8,7 @@ problems of invocation (unknown exercise, missing file, broken catalogue).
 
 from __future__ import annotations
 
+import base64
 import time
 import traceback
 from pathlib import Path
@@ -31,6 +32,23 @@ DEFAULT_SUBMISSION = Path("exercises")
 TENSORFLOW_PREIMPORT = ("tensorflow", "keras", "keras.layers", "keras.saving", "h5py")
 
 
+LAB_RUNTIME = Path(__file__).parent / "sandbox_runtime" / "lab_model.py"
+
+
+def locate_lab(exercise: Exercise, path: Path) -> Path:
+    """The lab folder: ``path`` itself, or ``path/<lab id>`` (``--submission solutions``)."""
+    if not path.is_dir():
+        raise SubmissionError(f"submission path {path} is not a folder (a lab is a folder).")
+    if (path / exercise.folder).is_dir() and not (path / "model.keras").exists():
+        return path / exercise.folder
+    lab_files = ("model.keras", "history.json", "answers.toml", "train.py")
+    if not any((path / name).exists() for name in lab_files):
+        raise SubmissionError(
+            f"no {exercise.folder}/ in {path}, and {path} holds none of {', '.join(lab_files)}."
+        )
+    return path
+
+
 def locate_submission(exercise: Exercise, path: Path) -> dict[str, Path]:
     """Map file names to paths: the exercise's file plus the folder's other Python files.
 
@@ -39,8 +57,6 @@ def locate_submission(exercise: Exercise, path: Path) -> dict[str, Path]:
     """
     if not path.exists():
         raise SubmissionError(f"submission path {path} does not exist.")
-    if exercise.is_lab:
-        raise GraderError(f"{exercise.id} is a lab; labs are graded by the lab checks.")
     if path.is_file():
         if path.suffix != ".py":
             raise SubmissionError(f"{path} is not a Python file (.py).")
@@ -60,6 +76,7 @@ def limits_for(exercise: Exercise, time_limit_s: float) -> Limits:
     return Limits(
         cpu_s=int(time_limit_s * 1.5) + 10,
         address_space_mb=None if exercise.uses_tensorflow else exercise.memory_mb,
+        rss_mb=exercise.memory_mb if exercise.uses_tensorflow else None,
         file_size_mb=exercise.file_size_mb,
         tasks=256 if exercise.uses_tensorflow else 0,
         output_bytes=exercise.output_kb * 1024,
@@ -116,6 +133,8 @@ def _run_check(check: Check, sub: Submission) -> tuple[str, float, CheckFailure 
         )
     except StudentRaised as raised:
         return "error", 0.0, raised, ""
+    except GraderError:
+        raise  # the grader cannot grade (missing dataset, ...): exit 2, not a student's loss
     except CheckFailure as failure:
         fraction = min(max(failure.fraction, 0.0), 1.0)
         return "failed", fraction, failure, ""
@@ -140,10 +159,22 @@ def grade_exercise(
 ) -> ExerciseResult:
     """Grade ``exercise`` for the submission at ``submission`` (folder or file)."""
     started = time.monotonic()
-    files = locate_submission(exercise, submission)
+    folder = None
+    if exercise.is_lab:
+        folder = locate_lab(exercise, submission)
+        files = {"lab_model.py": LAB_RUNTIME}
+        model = folder / "model.keras"
+        if model.is_file() and not model.is_symlink():
+            files["model.keras"] = model
+        module, shown = "lab_model", str(folder)
+    else:
+        if not submission.exists():
+            raise SubmissionError(f"submission path {submission} does not exist.")
+        files = locate_submission(exercise, submission)
+        module, shown = exercise.module, str(files[exercise.file])
     time_limit = max(exercise.time_limit_s, timeout_s or 0.0)
-    call_timeout = timeout_s or exercise.call_timeout_s
-    sandbox = Sandbox(files, exercise.module, limits_for(exercise, time_limit),
+    call_timeout = max(timeout_s or exercise.call_timeout_s, 120.0 if exercise.is_lab else 0.0)
+    sandbox = Sandbox(files, module, limits_for(exercise, time_limit),
                       require_isolation=require_isolation,
                       profile="tensorflow" if exercise.uses_tensorflow else "numpy",
                       preimport=DEFAULT_PREIMPORT + (TENSORFLOW_PREIMPORT if exercise.uses_tensorflow else ()))
@@ -157,7 +188,7 @@ def grade_exercise(
                 ids = ", ".join(c.id for c in checklist)
                 raise GraderError(f"{exercise.id} has no check {only_check!r}; its checks are: {ids}")
         sandbox.wait_ready()
-        results, notes = _run_checks(exercise, checks, sandbox, started + time_limit, call_timeout, seed)
+        results, notes = _run_checks(exercise, checks, sandbox, started + time_limit, call_timeout, seed, folder)
     finally:
         sandbox.close()
     notes.insert(0, f"sandbox: {sandbox.isolation.describe()}")
@@ -165,16 +196,18 @@ def grade_exercise(
         exercise=exercise.id,
         title=exercise.title,
         checks=results,
-        submission=str(files[exercise.file]),
+        submission=shown,
         duration_s=time.monotonic() - started,
         grader_version=__version__,
         notes=notes,
         sandbox=sandbox.isolation.describe(),
+        figures=[(title, base64.b64encode(png).decode()) for title, png in sandbox.cache.get("figures", [])],
     )
 
 
 def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadline: float,
-                call_timeout: float, seed: int | None) -> tuple[list[CheckResult], list[str]]:
+                call_timeout: float, seed: int | None, folder: Path | None = None
+                ) -> tuple[list[CheckResult], list[str]]:
     results: list[CheckResult] = []
     notes: list[str] = []
     import_problem = None
@@ -198,7 +231,7 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
             results.append(CheckResult(**base, score=0.0, status="timeout", message=message))
             continue
         sub = Submission(sandbox, deadline=min(check_started + check.timeout_s, deadline),
-                         call_timeout_s=call_timeout, seed=seed)
+                         call_timeout_s=call_timeout, seed=seed, exercise=exercise, folder=folder)
         status, fraction, failure, message = _run_check(check, sub)
         if failure is not None:
             message = _text_of_failure(failure, exercise.id, check, seed)

@@ -36,8 +36,14 @@ from grader.sandbox_python import sandbox_python
 from grader.sandbox_runtime import protocol
 
 CHILD_SCRIPT = Path(__file__).parent / "sandbox_runtime" / "child.py"
+_REPOSITORY = Path(__file__).resolve().parents[1]
+# Covered by an empty read-only tmpfs in the child's mount namespace (root only).
+HIDDEN_FROM_SUBMISSIONS = (_REPOSITORY / "solutions", _REPOSITORY / "tests", _REPOSITORY / "grader" / "checks",
+                           _REPOSITORY / "grader" / "reference", _REPOSITORY / "benchmarks")
+SCRATCH_ROOT = Path(os.environ.get("GRADER_SANDBOX_CACHE", "/var/cache/grade-sandbox")) / "runs"
 MAX_SUBMISSION_FILES = 64
 MAX_SUBMISSION_FILE_BYTES = 2 * 1024 * 1024
+MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024
 # Always loaded before the drop of privileges: the student may import these even
 # when the interpreter lives in a folder the sandbox user cannot read.
 DEFAULT_PREIMPORT = (
@@ -54,6 +60,7 @@ class Limits:
 
     cpu_s: int = 60
     address_space_mb: int | None = 2048  # None for TensorFlow children (huge virtual reservations)
+    rss_mb: int | None = None  # resident memory, watched by the grader (for TensorFlow children)
     file_size_mb: int = 16
     open_files: int = 64
     tasks: int = 0  # extra processes/threads the child may start (0: none)
@@ -138,6 +145,7 @@ class Isolation:
 
     uid_dropped: bool = False
     network_isolated: bool = False
+    filesystem_isolated: bool = False
     stdlib_readable: bool = True
     limits: dict = field(default_factory=dict)
 
@@ -145,6 +153,8 @@ class Isolation:
         parts = ["separate process", "python -I", "scratch directory"]
         parts.append("unprivileged uid" if self.uid_dropped else "same user as the grader")
         parts.append("no network" if self.network_isolated else "network not isolated")
+        parts.append("read-only file system but its scratch folder" if self.filesystem_isolated
+                     else "file system not isolated")
         if not self.stdlib_readable:
             parts.append("standard library limited to pre-imported modules (interpreter not readable by the sandbox uid)")
         return ", ".join(parts)
@@ -185,8 +195,9 @@ def _copy_submission(files: dict[str, Path], destination: Path) -> None:
     for name, source in files.items():
         if source.is_symlink() or not source.is_file():
             continue
-        if source.stat().st_size > MAX_SUBMISSION_FILE_BYTES:
-            raise SubmissionError(f"{source.name} is larger than {MAX_SUBMISSION_FILE_BYTES // 1024} KB")
+        cap = MAX_MODEL_FILE_BYTES if name.endswith(".keras") else MAX_SUBMISSION_FILE_BYTES
+        if source.stat().st_size > cap:
+            raise SubmissionError(f"{source.name} is larger than {cap // 1024} KB")
         shutil.copyfile(source, destination / name)
 
 
@@ -207,6 +218,7 @@ class Sandbox:
         preimport: tuple[str, ...] = DEFAULT_PREIMPORT,
         require_isolation: bool = False,
         profile: str = "numpy",
+        hide: tuple[Path, ...] = (),
     ) -> None:
         self.files = dict(files)
         self.module = module
@@ -214,6 +226,7 @@ class Sandbox:
         self.preimport = preimport
         self.require_isolation = require_isolation
         self.profile = profile
+        self.hide = hide  # more folders the submission must not see (a batch's journal, ...)
         self.import_failure: ImportFailure | None = None
         self.functions: list[str] = []
         self.isolation = Isolation()
@@ -228,6 +241,7 @@ class Sandbox:
         self._response_fd: int | None = None
         self._selector: selectors.BaseSelector | None = None
         self._spawned_at = 0.0
+        self._killed_for: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -272,10 +286,12 @@ class Sandbox:
         self.isolation = Isolation(
             uid_dropped=self._uid is not None and reported.get("uid") == self._uid,
             network_isolated=bool(reported.get("network")),
+            filesystem_isolated=bool(reported.get("filesystem")),
             stdlib_readable=reported.get("stdlib_readable", True) is not False,
             limits=self._limit_summary(),
         )
-        if self.require_isolation and not (self.isolation.uid_dropped and self.isolation.network_isolated):
+        isolated = self.isolation.uid_dropped and self.isolation.network_isolated and self.isolation.filesystem_isolated
+        if self.require_isolation and not isolated:
             self.close()
             raise SandboxUnavailable(
                 "isolation was required (--require-isolation) but could not be set up: "
@@ -287,7 +303,7 @@ class Sandbox:
         limits = self.limits
         return {
             "cpu_s": limits.cpu_s,
-            "memory_mb": limits.address_space_mb,
+            "memory_mb": limits.address_space_mb or limits.rss_mb,
             "file_size_mb": limits.file_size_mb,
             "open_files": limits.open_files,
             "extra_tasks": limits.tasks,
@@ -295,7 +311,13 @@ class Sandbox:
         }
 
     def _prepare_scratch(self) -> Path:
-        scratch = Path(tempfile.mkdtemp(prefix="grade-sandbox-"))
+        # As root the child gets a fresh, private /tmp: its scratch folder must live elsewhere.
+        base = None
+        if self._uid is not None:
+            base = SCRATCH_ROOT
+            base.mkdir(parents=True, exist_ok=True)
+            os.chmod(base, 0o711)
+        scratch = Path(tempfile.mkdtemp(prefix="grade-sandbox-", dir=base))
         _copy_submission(self.files, scratch / "sub")
         (scratch / "work").mkdir()
         if self._uid is not None:
@@ -327,6 +349,7 @@ class Sandbox:
             "preimport": list(self.preimport),
             "uid": self._uid,
             "gid": self._uid,
+            "hide": [str(p) for p in HIDDEN_FROM_SUBMISSIONS] + [str(p) for p in self.hide],
             "limits": {
                 "cpu_s": limits.cpu_s,
                 "address_space_mb": limits.address_space_mb,
@@ -358,6 +381,25 @@ class Sandbox:
         self._selector.register(response_read, selectors.EVENT_READ)
         for stream, buffer in ((self._process.stdout, self._stdout), (self._process.stderr, self._stderr)):
             threading.Thread(target=_drain, args=(stream, buffer), daemon=True).start()
+        self._killed_for = None
+        if limits.rss_mb is not None:
+            threading.Thread(target=self._watch_memory, args=(self._process, limits.rss_mb), daemon=True).start()
+
+    def _watch_memory(self, process: subprocess.Popen, limit_mb: int) -> None:
+        """Kill the child's process group when its resident memory passes ``limit_mb`` (polled every 0.1 s)."""
+        status = f"/proc/{process.pid}/status"
+        while process.poll() is None:
+            try:
+                with open(status) as handle:
+                    rss_kb = next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
+            except (OSError, ValueError, StopIteration):
+                return
+            if rss_kb > limit_mb * 1024:
+                self._killed_for = f"memory limit exceeded ({limit_mb} MB resident)"
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                return
+            time.sleep(0.1)
 
     def close(self) -> None:
         """End the child (and anything it started) and remove the scratch directory."""
@@ -528,6 +570,8 @@ class Sandbox:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 code = process.wait(timeout=2.0)
         self._kill()
+        if self._killed_for is not None:
+            return ChildFailure("limit", self._killed_for)
         if code is None:
             return ChildFailure("protocol", "the submission closed the grading channel")
         if code < 0:

@@ -45,8 +45,11 @@ def test_grade_all_json_has_the_run_schema():
     assert completed.returncode == 0, completed.stderr
     report = json.loads(completed.stdout)
     assert set(report) == {"score", "max_score", "exercises"}
-    assert report["score"] == report["max_score"]
-    assert [e["exercise"] for e in report["exercises"]][:2] == ["exercise1", "exercise2"]
+    by_id = {e["exercise"]: e for e in report["exercises"]}
+    assert list(by_id)[:6] == [f"exercise{i}" for i in range(1, 7)]
+    for exercise_id in (f"exercise{i}" for i in range(1, 7)):
+        assert by_id[exercise_id]["score"] == by_id[exercise_id]["max_score"], exercise_id
+    assert {"lab_mnist", "lab_fashion", "lab_cifar10", "lab_cifar100"} <= set(by_id)
 
 
 def test_fail_under_gives_exit_1_and_still_reports():

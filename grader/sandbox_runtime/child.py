@@ -112,6 +112,38 @@ def _leave_network() -> bool:
         return False
 
 
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+
+
+def _isolate_filesystem(workdir: str, hide: list) -> bool:
+    """A private mount namespace: / read-only, fresh small /tmp and /dev/shm, ``hide`` covered.
+
+    Only the work folder stays writable, so nothing the submission writes
+    outlives its run or lands outside its scratch folder (root only).
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        mount = libc.mount
+        mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    except (OSError, AttributeError):
+        return False
+    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
+        return False
+    if mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return False
+    for path in hide:
+        if os.path.isdir(path):
+            mount(b"tmpfs", path.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV | _MS_RDONLY, b"size=4k,mode=000")
+    if mount(workdir.encode(), workdir.encode(), None, _MS_BIND, None) != 0:
+        return False
+    if mount(None, b"/", None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY, None) != 0:
+        return False
+    for scratch in ("/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(scratch):
+            mount(b"tmpfs", scratch.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=16m,mode=1777")
+    return True
+
+
 def _drop_privileges(uid: int, gid: int) -> None:
     os.setgroups([])
     os.setgid(gid)
@@ -154,10 +186,11 @@ def _import_submission():
 
 def main() -> None:
     _apply_limits(CONFIG.get("limits", {}), CONFIG.get("uid"))
-    isolation = {"network": False, "uid": os.getuid()}
+    isolation = {"network": False, "uid": os.getuid(), "filesystem": False}
     if CONFIG.get("uid") is not None:
         if CONFIG.get("isolate_network", True):
             isolation["network"] = _leave_network()
+        isolation["filesystem"] = _isolate_filesystem(CONFIG["workdir"], CONFIG.get("hide", []))
         _drop_privileges(CONFIG["uid"], CONFIG["gid"])
         isolation["uid"] = os.getuid()
         isolation["stdlib_readable"] = os.access(os.path.dirname(os.__file__), os.R_OK | os.X_OK)

@@ -1,0 +1,211 @@
+"""Checks shared by the four labs: a trained CNN, its history, its stated parameter count, its accuracy.
+
+A lab submission is a folder with ``model.keras``, ``history.json``,
+``answers.toml`` and ``train.py`` (SPEC.md "Labs"). The grader:
+
+1. inspects ``model.keras`` as bytes and JSON (``grader.keras_file``): refused
+   files never reach Keras;
+2. derives the model's shapes and trainable parameters from its configuration;
+3. reads ``history.json`` and ``answers.toml`` as plain data (size-capped);
+4. loads the model **in the sandbox** with ``safe_mode=True`` and sends it the
+   official test images in batches (raw pixels 0-255, float32); the child
+   returns class scores and the grader computes the accuracy with its own labels.
+
+Full credit at the catalogue's ``target_accuracy``, linear partial credit down
+to ``floor_accuracy``. The model's own ``trainable_params`` explanation is shown
+as a per-layer formula table when the stated number is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from grader import datasets
+from grader.check import CheckFailure, Checklist, Submission
+from grader.keras_file import RefusedModel, model_spec, read_keras_archive
+from grader.reference import formulas as ref
+
+MAX_TEXT_BYTES = 1024 * 1024
+MAX_PARAMS = 50_000_000  # a lab model is < 5 M; a config declaring more is refused unread
+BATCH = 1000
+HISTORY_KEYS = ("accuracy", "val_accuracy", "loss", "val_loss")
+
+
+def _read_text(folder: Path, name: str) -> str:
+    path = folder / name
+    if not path.is_file() or path.is_symlink():
+        raise CheckFailure(f"{name} is missing from the lab folder {folder}.",
+                           hint=f"Write {name} next to model.keras (SPEC.md, Labs).")
+    if path.stat().st_size > MAX_TEXT_BYTES:
+        raise CheckFailure(f"{name} is larger than 1 MB.")
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+class LabModel:
+    """What the grader knows of the submitted model without running it."""
+
+    def __init__(self, folder: Path) -> None:
+        path = folder / "model.keras"
+        if not path.is_file() or path.is_symlink():
+            raise CheckFailure(f"model.keras is missing from the lab folder {folder}.",
+                               hint="Save your trained model with model.save('model.keras').")
+        try:
+            archive = read_keras_archive(path.read_bytes())
+            self.spec = model_spec(archive.config)
+            self.summary = ref.model_summary(self.spec.input_shape, self.spec.layers)
+        except RefusedModel as refused:
+            raise CheckFailure(f"model.keras was refused and not loaded: {refused}") from None
+        except ValueError as error:
+            raise CheckFailure(f"model.keras describes layers whose shapes do not work out: {error}") from None
+        if self.summary["total"] > MAX_PARAMS:
+            raise CheckFailure(f"model.keras was refused and not loaded: it declares {self.summary['total']:,} "
+                               f"parameters (limit {MAX_PARAMS:,})")
+        self.output_shape = self.summary["layers"][-1]["output_shape"] if self.summary["layers"] else ()
+
+
+def lab_model(sub: Submission) -> LabModel:
+    if "lab_model" not in sub.cache:
+        try:
+            sub.cache["lab_model"] = LabModel(sub.folder)
+        except CheckFailure as failure:
+            sub.cache["lab_model"] = failure
+    model = sub.cache["lab_model"]
+    if isinstance(model, CheckFailure):
+        raise CheckFailure(model.summary, hint=model.hint)
+    return model
+
+
+def _formula_table(model: LabModel) -> str:
+    lines = [f"    {'layer':<22} {'output shape':<16} {'params':>10}  trainable"]
+    for row, spec in zip(model.summary["layers"], model.spec.layers, strict=True):
+        trainable = "no" if spec.get("trainable") is False else ("2C of 4C" if row["type"] == "BatchNormalization"
+                                                                 else "yes")
+        lines.append(f"    {row['type']:<22} {str(row['output_shape']):<16} {row['params']:>10,}  {trainable}")
+    lines.append(f"    {'total':<39} {model.summary['total']:>10,}")
+    lines.append(f"    {'trainable':<39} {model.summary['trainable']:>10,}")
+    return "\n".join(lines)
+
+
+def lab_checklist(lab_id: str, dataset: str) -> Checklist:
+    """The checks of one lab; expected shapes and classes come from ``grader.datasets.INFO``."""
+    checks = Checklist(lab_id)
+    info = datasets.INFO[dataset]
+    image_shape = tuple(info.image_shape)
+    classes = info.num_classes
+
+    @checks.check("model.keras is a standard Keras v3 model (inspected before loading)", points=2, needs=(),
+                  id="model-file")
+    def model_file(sub: Submission) -> None:
+        lab_model(sub)
+
+    @checks.check(f"the model takes {image_shape} images and predicts {classes} classes", points=2, needs=(),
+                  id="input-output-shape")
+    def shapes(sub: Submission) -> None:
+        model = lab_model(sub)
+        accepted = {image_shape, (*image_shape, 1)} if len(image_shape) == 2 else {image_shape}
+        if model.spec.input_shape not in accepted:
+            raise CheckFailure("The model's input shape does not fit the dataset's images.",
+                               evidence=[("expected", " or ".join(str(s) for s in sorted(accepted))),
+                                         ("received", str(model.spec.input_shape))])
+        if model.output_shape != (classes,):
+            raise CheckFailure(f"The model must end with {classes} class scores.",
+                               evidence=[("expected", str((classes,))), ("received", str(model.output_shape))])
+
+    @checks.check("the model is a CNN (at least one Conv2D layer)", points=1, needs=(), id="is-cnn")
+    def is_cnn(sub: Submission) -> None:
+        model = lab_model(sub)
+        if not any(layer["type"] == "Conv2D" for layer in model.spec.layers):
+            raise CheckFailure("The model has no Conv2D layer: this lab asks for a convolutional network.",
+                               evidence=[("layers", ", ".join(model.spec.raw_types))])
+
+    @checks.check("answers.toml: trainable_params equals the model's trainable parameters", points=3, needs=(),
+                  id="trainable-params")
+    def trainable_params(sub: Submission) -> None:
+        model = lab_model(sub)
+        try:
+            answers = tomllib.loads(_read_text(sub.folder, "answers.toml"))
+        except tomllib.TOMLDecodeError as error:
+            raise CheckFailure(f"answers.toml is not valid TOML: {error}") from None
+        stated = answers.get("trainable_params")
+        expected = model.summary["trainable"]
+        if type(stated) is not int or stated != expected:
+            raise CheckFailure("The trainable parameter count in answers.toml is not the model's.",
+                               evidence=[("expected", f"{expected:,}"), ("received", repr(stated)[:60])],
+                               details=_formula_table(model),
+                               hint="Count per layer: Conv2D F_h·F_w·C_in·K + K, Dense n_in·n_out + n_out, "
+                                    "BatchNormalization 2C trainable (and 2C non-trainable).")
+        if not str(answers.get("explanation", "")).strip():
+            raise CheckFailure("answers.toml has no explanation of how trainable_params was computed.",
+                               hint='Add explanation = "..." with the per-layer formula.', fraction=0.5)
+
+    @checks.check("history.json has per-epoch accuracy, val_accuracy, loss and val_loss", points=2, needs=(),
+                  id="history")
+    def history(sub: Submission) -> None:
+        try:
+            data = json.loads(_read_text(sub.folder, "history.json"))
+        except ValueError as error:
+            raise CheckFailure(f"history.json is not valid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise CheckFailure("history.json must hold model.fit(...).history: a JSON object of lists.")
+        missing = [k for k in HISTORY_KEYS if not isinstance(data.get(k), list) or not data[k]]
+        if missing:
+            raise CheckFailure(f"history.json has no per-epoch values for {', '.join(missing)}.",
+                               hint="Pass validation data (validation_split=...) and metrics=['accuracy'] to fit.")
+        lengths = {k: len(data[k]) for k in HISTORY_KEYS}
+        if len(set(lengths.values())) != 1:
+            raise CheckFailure("history.json's lists have different lengths.", evidence=[("lengths", str(lengths))])
+        for key in HISTORY_KEYS:
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in data[key]):
+                raise CheckFailure(f"history.json: {key} holds values that are not finite numbers.")
+        from grader.plots import learning_curves_png
+
+        sub.attach_figure(f"{lab_id}: learning curves", learning_curves_png(data, f"{lab_id} learning curves"))
+
+    @checks.check("accuracy on the official test set reaches the target", points=10, needs=(), id="test-accuracy",
+                  timeout_s=600)
+    def accuracy(sub: Submission) -> float | None:
+        model = lab_model(sub)
+        target, floor = sub.exercise.target_accuracy, sub.exercise.floor_accuracy
+        data = datasets.load(dataset, split="test")
+        if dataset == "cifar100" and not data.verified:
+            note = " (unverified data: this is not a measurement on the official CIFAR-100 test set)"
+        else:
+            note = ""
+        input_shape = sub.call("load", "model.keras")
+        if not isinstance(input_shape, list) or tuple(input_shape) != model.spec.input_shape:
+            raise CheckFailure("The model loaded in the sandbox does not have the inspected input shape.",
+                               evidence=[("inspected", str(model.spec.input_shape)), ("loaded", str(input_shape))])
+        images = data.x_test.reshape((len(data.x_test), *model.spec.input_shape)).astype(np.float32)
+        predictions = []
+        for start in range(0, len(images), BATCH):
+            scores = sub.call("predict", images[start:start + BATCH])
+            expected_shape = (len(images[start:start + BATCH]), classes)
+            if type(scores) is not np.ndarray or scores.shape != expected_shape or not np.isfinite(scores).all():
+                raise CheckFailure("The model's predictions are not finite class scores of the right shape.",
+                                   evidence=[("expected", f"float array {expected_shape}"),
+                                             ("received", f"{type(scores).__name__} "
+                                                          f"{getattr(scores, 'shape', '')}")])
+            predictions.append(np.argmax(scores, axis=1))
+        measured = float(np.mean(np.concatenate(predictions) == data.y_test))
+        sub.cache["accuracy"] = measured
+        if measured >= target:
+            return 1.0
+        fraction = max(0.0, (measured - floor) / (target - floor))
+        hint = None
+        if not any(t in ("Rescaling", "Normalization") for t in model.spec.raw_types) and measured < floor:
+            hint = ("The grader feeds raw pixel values 0-255: put the scaling inside the model "
+                    "(keras.layers.Rescaling(1/255) as its first layer).")
+        raise CheckFailure(
+            f"Test accuracy {measured:.4f} on the {len(images):,} official test images{note}.",
+            evidence=[("target", f"{target:.2f} (full credit)"), ("floor", f"{floor:.2f} (no credit below)"),
+                      ("measured", f"{measured:.4f}")],
+            rule=f"credit = (accuracy − floor) / (target − floor) = ({measured:.4f} − {floor}) / "
+                 f"({target} − {floor}) = {fraction:.2f}",
+            hint=hint, fraction=fraction)
+
+    return checks
