@@ -232,6 +232,8 @@ class Checklist:
 
     exercise: str
     checks: list[Check] = field(default_factory=list)
+    # Run once before the checks (e.g. import TensorFlow for the references), outside their time limits.
+    prepare: Callable[[], None] | None = None
 
     def check(
         self,

@@ -42,7 +42,7 @@ def _grading_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, help="seed for generated inputs (default: derandomized)")
     parser.add_argument("--timeout", type=float, metavar="S",
                         help="wall-clock limit in seconds for one call into the student's code")
-    parser.add_argument("--check", metavar="ID", help="run only the check with this id")
+    parser.add_argument("--check", metavar="ID", help="run only the check(s) with this id (comma-separated)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help="folder with the datasets for the labs (default: $GRADER_DATA_DIR, the Keras cache, ...)")
     parser.add_argument("--require-isolation", action="store_true",

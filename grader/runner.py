@@ -183,12 +183,18 @@ def grade_exercise(
         checklist = exercise.checklist()
         checks = list(checklist)
         if only_check is not None:
-            checks = [c for c in checks if c.id == only_check]
-            if not checks:
+            wanted = [part.strip() for part in only_check.split(",") if part.strip()]
+            unknown = [w for w in wanted if w not in {c.id for c in checks}]
+            if unknown or not wanted:
                 ids = ", ".join(c.id for c in checklist)
-                raise GraderError(f"{exercise.id} has no check {only_check!r}; its checks are: {ids}")
+                raise GraderError(f"{exercise.id} has no check {(unknown or [only_check])[0]!r}; "
+                                  f"its checks are: {ids}")
+            checks = [c for c in checks if c.id in wanted]
+        if checklist.prepare is not None:
+            checklist.prepare()
         sandbox.wait_ready()
-        results, notes = _run_checks(exercise, checks, sandbox, started + time_limit, call_timeout, seed, folder)
+        results, notes = _run_checks(exercise, checks, sandbox, time.monotonic() + time_limit, call_timeout, seed,
+                                     folder)
     finally:
         sandbox.close()
     notes.insert(0, f"sandbox: {sandbox.isolation.describe()}")

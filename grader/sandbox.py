@@ -40,6 +40,7 @@ _REPOSITORY = Path(__file__).resolve().parents[1]
 # Covered by an empty read-only tmpfs in the child's mount namespace (root only).
 HIDDEN_FROM_SUBMISSIONS = (_REPOSITORY / "solutions", _REPOSITORY / "tests", _REPOSITORY / "grader" / "checks",
                            _REPOSITORY / "grader" / "reference", _REPOSITORY / "benchmarks")
+UIDS_USED: list[int] = []  # every private uid this process gave a child (tests check none survives)
 SCRATCH_ROOT = Path(os.environ.get("GRADER_SANDBOX_CACHE", "/var/cache/grade-sandbox")) / "runs"
 MAX_SUBMISSION_FILES = 64
 MAX_SUBMISSION_FILE_BYTES = 2 * 1024 * 1024
@@ -334,6 +335,8 @@ class Sandbox:
                 "so it cannot drop the submission to an unprivileged uid."
             )
         self._uid = 1_000_000 + secrets.randbelow(1_000_000) if os.geteuid() == 0 else None
+        if self._uid is not None:
+            UIDS_USED.append(self._uid)
         self._scratch = self._prepare_scratch()
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
@@ -464,10 +467,15 @@ class Sandbox:
 
     def call_many(self, function: str, calls: list[tuple[tuple, dict]], *, timeout: float = 10.0
                   ) -> list[CallResult]:
-        """Many calls of one function in one round trip (cheap inputs swept in bulk)."""
+        """Many calls of one function in one round trip (cheap inputs swept in bulk).
+
+        The child stops at the first call that raises: the list may be shorter than ``calls``.
+        """
+        if not calls:
+            return []
         message = self._round_trip({"fn": function, "calls": [[list(a), k] for a, k in calls]}, timeout)
         results = message.get("results")
-        if not isinstance(results, list) or len(results) != len(calls):
+        if not isinstance(results, list) or not 0 < len(results) <= len(calls):
             self._kill()
             raise ChildFailure("protocol", "protocol violation: a batch reply of the wrong length")
         return [CallResult(value=r.get("value"), raised=r.get("raised")) if isinstance(r, dict)

@@ -29,6 +29,11 @@ def _tf():
     return tf
 
 
+def load() -> None:
+    """Import TensorFlow and Keras now (a Checklist's ``prepare``), not inside a timed check."""
+    _keras()
+
+
 def _keras():
     _tf()
     import keras

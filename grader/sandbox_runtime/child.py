@@ -209,8 +209,12 @@ def main() -> None:
         request = protocol.decode(payload)
         nonce = request.get("nonce")
         if "calls" in request:
-            _send({"nonce": nonce, "results": [_call(module, request["fn"], args, kwargs, False)
-                                               for args, kwargs in request["calls"]]})
+            results = []
+            for args, kwargs in request["calls"]:
+                results.append(_call(module, request["fn"], args, kwargs, False))
+                if "raised" in results[-1]:
+                    break  # the grader stops at the first failure; the rest would only cost time
+            _send({"nonce": nonce, "results": results})
         else:
             if request.get("save_keras"):
                 response = _save_model(module, request["fn"], nonce)
