@@ -19,7 +19,6 @@ EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("list", "all", "batch", "verify", "data", "export")
 PENDING = {
     "batch": "batch grading",
-    "export": "Gradescope and Otter exports",
 }
 
 
@@ -121,6 +120,30 @@ def _list() -> int:
     return EXIT_OK
 
 
+def _export(argv: list[str]) -> int:
+    parser = _Parser(prog="grade export",
+                     description="Write an exercise's checks as a Gradescope autograder or for Otter-Grader.")
+    parser.add_argument("target", choices=("gradescope", "otter"))
+    parser.add_argument("exercise")
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE",
+                        help="gradescope: the zip to write; otter: a folder (tests/, autograder.zip), "
+                             "or a path ending in .zip for Otter's autograder zip alone")
+    parser.add_argument("--hidden-visibility", choices=("after_published", "after_due_date", "hidden"),
+                        default="after_published", help="Gradescope visibility of hidden checks")
+    options = parser.parse_args(argv)
+    from grader.catalogue import load_catalogue
+    from grader.export import export_gradescope, export_otter
+
+    catalogue = load_catalogue()
+    if options.target == "gradescope":
+        written = export_gradescope(exercise_id=options.exercise, out=options.out, catalogue=catalogue,
+                                    hidden_visibility=options.hidden_visibility)
+    else:
+        written = export_otter(exercise_id=options.exercise, out=options.out, catalogue=catalogue)
+    sys.stdout.write(f"wrote {written}\n")
+    return EXIT_OK
+
+
 def _verify(argv: list[str]) -> int:
     from grader.verify import main as verify_main
 
@@ -148,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list()
         if command == "verify":
             return _verify(rest)
+        if command == "export":
+            return _export(rest)
         if command == "data":
             from grader.data_command import main as data_main
 

@@ -9,6 +9,7 @@ problems of invocation (unknown exercise, missing file, broken catalogue).
 from __future__ import annotations
 
 import base64
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -58,10 +59,13 @@ def locate_submission(exercise: Exercise, path: Path) -> dict[str, Path]:
     if not path.exists():
         raise SubmissionError(f"submission path {path} does not exist.")
     if path.is_file():
-        if path.suffix != ".py":
-            raise SubmissionError(f"{path} is not a Python file (.py).")
+        if path.suffix not in (".py", ".ipynb"):
+            raise SubmissionError(f"{path} is not a Python file (.py) or a notebook (.ipynb).")
         return {exercise.file: path}
     main = path / exercise.file
+    notebook = path / f"{exercise.module}.ipynb"
+    if not main.is_file() and notebook.is_file():
+        main = notebook
     if not main.is_file():
         raise SubmissionError(
             f"no {exercise.file} in {path}. Pass the folder that holds it, or the file itself, "
@@ -160,6 +164,8 @@ def grade_exercise(
     """Grade ``exercise`` for the submission at ``submission`` (folder or file)."""
     started = time.monotonic()
     folder = None
+    converted: tempfile.TemporaryDirectory | None = None  # a notebook's code, as exerciseN.py
+    notebook_notes: list[str] = []
     if exercise.is_lab:
         folder = locate_lab(exercise, submission)
         files = {"lab_model.py": LAB_RUNTIME}
@@ -172,6 +178,13 @@ def grade_exercise(
             raise SubmissionError(f"submission path {submission} does not exist.")
         files = locate_submission(exercise, submission)
         module, shown = exercise.module, str(files[exercise.file])
+        if files[exercise.file].suffix == ".ipynb":
+            from grader.notebook import extract_code
+
+            code, notebook_notes = extract_code(files[exercise.file], exercise.functions)
+            converted = tempfile.TemporaryDirectory(prefix="grade-notebook-")
+            files[exercise.file] = Path(converted.name) / exercise.file
+            files[exercise.file].write_text(code, encoding="utf-8")
     time_limit = max(exercise.time_limit_s, timeout_s or 0.0)
     call_timeout = max(timeout_s or exercise.call_timeout_s, 120.0 if exercise.is_lab else 0.0)
     sandbox = Sandbox(files, module, limits_for(exercise, time_limit),
@@ -197,7 +210,9 @@ def grade_exercise(
                                      folder)
     finally:
         sandbox.close()
-    notes.insert(0, f"sandbox: {sandbox.isolation.describe()}")
+        if converted is not None:
+            converted.cleanup()
+    notes[0:0] = [f"sandbox: {sandbox.isolation.describe()}", *notebook_notes]
     return ExerciseResult(
         exercise=exercise.id,
         title=exercise.title,
