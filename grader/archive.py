@@ -39,6 +39,10 @@ JUNK_NAMES = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini", "__
                         ".ipynb_checkpoints", ".git"})
 
 
+def _size(limit: int) -> str:
+    return f"{limit / (1024 * 1024):.3g} MB"
+
+
 def _refuse(archive_name: str, reason: str) -> SubmissionError:
     return SubmissionError(f"{archive_name}: {reason}")
 
@@ -128,10 +132,11 @@ def _plan(infos: list[zipfile.ZipInfo], name: str, max_total_bytes: int,
     declared = 0
     seen_raw: set[str] = set()
     for info in infos:
-        if info.filename in seen_raw:
-            raise _refuse(name, f"member {ascii(info.filename)} appears twice")
-        seen_raw.add(info.filename)
-        path = _clean_name(info.filename, name)
+        raw = info.orig_filename  # zipfile cuts ``filename`` at a NUL byte: check the original
+        if raw in seen_raw:
+            raise _refuse(name, f"member {ascii(raw)} appears twice")
+        seen_raw.add(raw)
+        path = _clean_name(raw, name)
         kind = _member_kind(info)
         if kind not in ("file", "dir"):
             raise _refuse(name, f"member {ascii(info.filename)} is a {kind}; only regular files "
@@ -154,7 +159,7 @@ def _plan(infos: list[zipfile.ZipInfo], name: str, max_total_bytes: int,
         dirs.update(p for p in path.parents if p != PurePosixPath("."))
         declared += info.file_size
         if declared > max_total_bytes:
-            raise _refuse(name, f"unpacks to more than {max_total_bytes // (1024 * 1024)} MB")
+            raise _refuse(name, f"unpacks to more than {_size(max_total_bytes)}")
         if info.file_size >= RATIO_MIN_BYTES or info.compress_size == 0:
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size and ratio > max_ratio:
@@ -185,8 +190,7 @@ def _copy_member(handle: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, n
                     raise _refuse(name, f"member {ascii(info.filename)} is larger than its "
                                         "header says")
                 if written > max_total_bytes:
-                    raise _refuse(name, f"unpacks to more than "
-                                        f"{max_total_bytes // (1024 * 1024)} MB")
+                    raise _refuse(name, f"unpacks to more than {_size(max_total_bytes)}")
                 out.write(chunk)
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as error:
         raise _refuse(name, f"member {ascii(info.filename)} is corrupt ({error})") from None
@@ -262,6 +266,6 @@ def _copy_file(path: Path, target: Path, total: int, max_total_bytes: int, label
                 break
             total += len(chunk)
             if total > max_total_bytes:
-                raise SubmissionError(f"{label}: more than {max_total_bytes // (1024 * 1024)} MB")
+                raise SubmissionError(f"{label}: more than {_size(max_total_bytes)}")
             out.write(chunk)
     return total

@@ -32,7 +32,6 @@ import re
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -49,6 +48,7 @@ from grader.journal import FINAL_STATUSES, JOURNAL_NAME, Journal, read_journal, 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 EXERCISES_FOLDER = "exercises"
 LOCK_NAME = "journal.lock"
+WORK_NAME = ".work"  # the prepared copies of the submissions, during a run
 # Submission status in the gradebook, worst first.
 _SEVERITY = ("refused", "error", "missing", "graded")
 
@@ -141,16 +141,27 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def normalize(root: Path, exercise_files: list[str]) -> Path:
+def _handed_in(exercise) -> str:
+    """What a student hands in for ``exercise``: its file, or its folder for a lab."""
+    return exercise.file or exercise.folder
+
+
+def _candidates(exercise) -> list[str]:
+    if exercise.is_lab:
+        return [exercise.folder]
+    return [exercise.file, str(Path(exercise.file).with_suffix(".ipynb"))]
+
+
+def normalize(root: Path, names: list[str]) -> Path:
     """Look through an ``exercises/`` folder when the exercise files are not at the top."""
-    if not any((root / name).is_file() for name in exercise_files):
+    if not any((root / name).exists() for name in names):
         inner = root / EXERCISES_FOLDER
         if inner.is_dir() and not inner.is_symlink():
             return inner
     return root
 
 
-def prepare(entry: Entry, destination: Path, exercise_files: list[str]) -> None:
+def prepare(entry: Entry, destination: Path, names: list[str]) -> None:
     """Copy or extract ``entry`` into ``destination`` (new), normalize it and hash it."""
     try:
         if entry.kind == "zip":
@@ -166,7 +177,7 @@ def prepare(entry: Entry, destination: Path, exercise_files: list[str]) -> None:
         entry.content_hash = "refused:" + hashlib.sha256(
             f"{raw}\x00{entry.id}\x00{entry.refused}".encode()).hexdigest()
         return
-    entry.root = normalize(root, exercise_files)
+    entry.root = normalize(root, names)
     entry.content_hash = content_hash(entry.root)
 
 
@@ -192,12 +203,17 @@ def _kill_own_children() -> None:
 
 
 def _worker_init() -> None:
-    """In each pool worker: leave Ctrl-C to the main process; die with it."""
+    """In each pool worker: leave Ctrl-C to the main process; end with the batch process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def on_term(_signum: int, _frame: object) -> None:
+        # Kill the sandbox now, then unwind (grade_exercise's ``finally`` removes its scratch
+        # folder); a timer makes sure that the worker is gone a few seconds later anyway.
         _kill_own_children()
-        os._exit(143)
+        timer = threading.Timer(5.0, os._exit, args=(3,))
+        timer.daemon = True
+        timer.start()
+        raise SystemExit(3)
 
     signal.signal(signal.SIGTERM, on_term)
     parent = multiprocessing.parent_process()
@@ -206,10 +222,9 @@ def _worker_init() -> None:
     sentinel = parent.sentinel
 
     def watch() -> None:
-        # The batch process was killed (kill -9 included): stop grading for nobody.
+        # The batch process is gone (kill -9 included): stop grading for nobody.
         multiprocessing.connection.wait([sentinel])
-        _kill_own_children()
-        os._exit(3)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="grade-batch-parent-watch", daemon=True).start()
 
@@ -220,11 +235,11 @@ def _zero_outcome(exercise, status: str, message: str) -> dict:
     try:
         from grader.runner import missing_submission_result
 
-        zero = missing_submission_result(exercise, Path(exercise.file), message)
+        zero = missing_submission_result(exercise, Path(_handed_in(exercise)), message)
     except Exception:  # the checks themselves cannot be loaded: no per-check result
         return outcome
     result = zero.to_dict(show_hidden=True)
-    result["submission"] = exercise.file
+    result["submission"] = _handed_in(exercise)
     outcome.update(result=result, notes=list(zero.notes))
     return outcome
 
@@ -248,9 +263,13 @@ def grade_pair(exercise, folder: str, seed: int | None, timeout_s: float | None,
     except Exception as error:
         return _zero_outcome(exercise, "error", _describe_error(error))
     data = result.to_dict(show_hidden=True)
-    data["submission"] = exercise.file
-    return {"status": "graded", "result": data, "title": result.title,
-            "notes": list(result.notes), "message": ""}
+    data["submission"] = _handed_in(exercise)
+    outcome = {"status": "graded", "result": data, "title": result.title,
+               "notes": list(result.notes), "message": ""}
+    figures = getattr(result, "figures", None)  # a lab's learning curves: (title, base64 PNG)
+    if figures:
+        outcome["figures"] = [[str(title), str(png)] for title, png in figures]
+    return outcome
 
 
 # -- the main process ------------------------------------------------------------------------
@@ -302,7 +321,7 @@ class _NoProgress:
 @contextlib.contextmanager
 def _locked(out: Path):
     """One batch at a time per OUT (the lock goes with the process, kill -9 included)."""
-    fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -316,7 +335,7 @@ def _locked(out: Path):
 
 def _select_exercises(catalogue, names: list[str] | None) -> list:
     if names is None:
-        chosen = [e for e in catalogue if not e.is_lab and e.implemented]
+        chosen = [e for e in catalogue if e.implemented]  # as `grade all`: labs too
         if not chosen:
             raise GraderError("no exercise of the catalogue has checks yet.")
         return chosen
@@ -324,8 +343,6 @@ def _select_exercises(catalogue, names: list[str] | None) -> list:
     if not wanted:
         raise GraderError("--exercises names no exercise.")
     for exercise in wanted:
-        if exercise.is_lab:
-            raise GraderError(f"{exercise.id} is a lab; `grade batch` grades exercises only.")
         if not exercise.implemented:
             raise GraderError(f"{exercise.id} has no checks in this version of the grader.")
     ids = {e.id for e in wanted}
@@ -344,8 +361,8 @@ def grade_batch(*, directory: Path, out: Path, jobs: int | None = None,
         catalogue = load_catalogue()
     chosen = _select_exercises(catalogue, exercises)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
+    try:  # private: the journal holds hidden checks' messages and every student's grades
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as error:
         raise GraderError(f"cannot create {out}: {error.strerror}") from None
     summary = BatchSummary(out=out)
@@ -354,11 +371,17 @@ def grade_batch(*, directory: Path, out: Path, jobs: int | None = None,
         summary.warnings += journal.warnings
         entries, warnings = discover(directory, exclude=out)
         summary.warnings += warnings
-        work = Path(tempfile.mkdtemp(prefix="grade-batch-"))
+        if not entries:
+            raise GraderError(f"no submissions in {directory}: expected one sub-folder or .zip "
+                              "file per student.")
+        # The copies live in the private OUT and go at the end, or at the next run after a kill.
+        work = out / WORK_NAME
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(mode=0o700)
         try:
-            files = [e.file for e in chosen]
+            names = [name for e in chosen for name in _candidates(e)]
             for number, entry in enumerate(entries):
-                prepare(entry, work / f"{number:06d}", files)
+                prepare(entry, work / f"{number:06d}", names)
             keys = {(entry.id, exercise.id): record_key(entry.content_hash, __version__,
                                                         exercise.id, settings)
                     for entry in entries for exercise in chosen}
@@ -381,6 +404,17 @@ def grade_batch(*, directory: Path, out: Path, jobs: int | None = None,
     return summary
 
 
+def _present(root: Path, exercise) -> bool:
+    if not exercise.is_lab:  # the file, or the same as a notebook (exercise1.ipynb)
+        return any((root / name).is_file() for name in _candidates(exercise))
+    from grader.runner import locate_lab
+
+    try:
+        return locate_lab(exercise, root).is_dir()
+    except SubmissionError:
+        return False
+
+
 def _grade_all(entries: list[Entry], chosen: list, keys: dict, journal: Journal,
                summary: BatchSummary, *, jobs: int, progress: bool, seed: int | None,
                timeout_s: float | None, require_isolation: bool) -> None:
@@ -396,8 +430,8 @@ def _grade_all(entries: list[Entry], chosen: list, keys: dict, journal: Journal,
             if entry.refused is not None:
                 immediate.append((key, entry.id, exercise,
                                   _zero_outcome(exercise, "refused", entry.refused)))
-            elif not (entry.root / exercise.file).is_file():
-                reason = f"no {exercise.file} in the submission"
+            elif not _present(entry.root, exercise):
+                reason = f"no {_handed_in(exercise)} in the submission"
                 immediate.append((key, entry.id, exercise,
                                   _zero_outcome(exercise, "missing", reason)))
             elif key in tasks:
@@ -406,7 +440,13 @@ def _grade_all(entries: list[Entry], chosen: list, keys: dict, journal: Journal,
                 tasks[key] = Task(key, exercise, entry.root, [entry.id])
 
     def record(key: str, student: str, exercise, outcome: dict) -> None:
-        journal.append({"key": key, "student": student, "exercise": exercise.id, **outcome})
+        entry = {"key": key, "student": student, "exercise": exercise.id, **outcome}
+        try:
+            journal.append(entry)
+        except ValueError:  # not JSON (a NaN score from a check?): a grader error, retried
+            journal.append({"key": key, "student": student, "exercise": exercise.id,
+                            **_zero_outcome(exercise, "error", "grader error (a result that "
+                                            "is not JSON); graded again on the next run")})
         summary.graded_now += 1
 
     total = len(immediate) + sum(len(t.students) for t in tasks.values())
@@ -439,9 +479,10 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Ctrl-C: cancel what has not started and end the workers (and their sandboxes) now."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list(getattr(pool, "_processes", {}).values()):
-        with contextlib.suppress(OSError, AttributeError):
+    for process in processes:
+        with contextlib.suppress(OSError, AttributeError, ValueError):
             process.terminate()
 
 
@@ -456,13 +497,14 @@ def _run_pool(tasks: list[Task], jobs: int, finish, options: tuple) -> None:
                    for t in tasks}
         for future in as_completed(futures):
             task = futures[future]
-            try:
-                outcome = future.result()
-            except BrokenProcessPool:
+            error = future.exception()
+            if isinstance(error, BrokenProcessPool):
                 retry.append(task)  # maybe not its fault: try it again, alone
                 continue
-            except BaseException as error:  # noqa: B036 - the worker's, transported back
+            if error is not None:  # raised in the worker outside grade_pair's guard
                 outcome = _zero_outcome(task.exercise, "error", _describe_error(error))
+            else:
+                outcome = future.result()
             finish(task, outcome)
     except BaseException:
         _stop(pool)
@@ -471,14 +513,19 @@ def _run_pool(tasks: list[Task], jobs: int, finish, options: tuple) -> None:
     for task in retry:
         pool = _pool(1)
         try:
-            outcome = pool.submit(grade_pair, task.exercise, str(task.folder), *options).result()
-        except BrokenProcessPool:
-            outcome = _zero_outcome(task.exercise, "error",
-                                    "the grading process died (out of memory?); "
-                                    "graded again on the next run")
+            future = pool.submit(grade_pair, task.exercise, str(task.folder), *options)
+            error = future.exception()  # waits
         except BaseException:
             _stop(pool)
             raise
+        if isinstance(error, BrokenProcessPool):
+            outcome = _zero_outcome(task.exercise, "error",
+                                    "the grading process died (out of memory?); "
+                                    "graded again on the next run")
+        elif error is not None:
+            outcome = _zero_outcome(task.exercise, "error", _describe_error(error))
+        else:
+            outcome = future.result()
         pool.shutdown(wait=True)
         finish(task, outcome)
 
@@ -529,8 +576,12 @@ def _exercise_result(record: dict | None, exercise, student: str):
         notes = [record["message"]]
     result = ExerciseResult(
         exercise=exercise.id, title=str(record.get("title") or exercise.title), checks=checks,
-        submission=f"{student}/{exercise.file}", duration_s=float(data.get("duration_s", 0.0)),
+        submission=f"{student}/{_handed_in(exercise)}",
+        duration_s=float(data.get("duration_s", 0.0)),
         grader_version=str(data.get("grader_version", __version__)), notes=notes)
+    figures = record.get("figures")
+    if figures and hasattr(result, "figures"):
+        result.figures = [(str(title), str(png)) for title, png in figures]
     return record, result
 
 
@@ -615,9 +666,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="comma-separated exercise ids (default: every one with checks)")
     parser.add_argument("--timeout", type=float, metavar="S",
                         help="wall-clock limit in seconds for one call into a student's code")
-    parser.add_argument("--seed", type=int, help="seed for generated inputs (default: derandomized)")
+    parser.add_argument("--seed", type=int,
+                        help="seed for generated inputs (default: derandomized)")
     parser.add_argument("--require-isolation", action="store_true",
-                        help="refuse to grade unless the sandbox can drop privileges and the network")
+                        help="refuse to grade unless the sandbox can drop privileges and the "
+                             "network")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -643,6 +696,12 @@ def main(argv: list[str] | None = None) -> int:
         from grader.report import error as print_error
 
         print_error(str(error))
+        return 2
+    except OSError as error:  # OUT not writable, a full disk while writing the reports
+        from grader.report import error as print_error
+
+        where = f" {error.filename}" if error.filename else ""
+        print_error(f"cannot write{where}: {error.strerror or error}")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("grade batch: interrupted; run the same command again to resume.\n")

@@ -17,9 +17,6 @@ from grader.errors import GraderError
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("list", "all", "batch", "verify", "data", "export")
-PENDING = {
-    "batch": "batch grading",
-}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -177,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             from grader.data_command import main as data_main
 
             return data_main(rest)
-        if command in PENDING:
-            raise GraderError(f"`grade {command}` ({PENDING[command]}) is not available in this version yet.")
+        if command == "batch":
+            from grader.batch import main as batch_main
+
+            return batch_main(rest)
         options = _grading_parser(f"grade {command}").parse_args(rest)
         return _grade([command], options, run_all=command == "all")
     except GraderError as error:

@@ -110,7 +110,7 @@ class Journal:
         self.warnings: list[str] = []
         created = not path.exists()
         try:
-            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as error:
             raise GraderError(f"cannot open the journal {path}: {error.strerror}") from None
         try:

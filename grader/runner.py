@@ -58,6 +58,8 @@ def locate_submission(exercise: Exercise, path: Path) -> dict[str, Path]:
     """
     if not path.exists():
         raise SubmissionError(f"submission path {path} does not exist.")
+    if (path.is_file() and path.is_symlink()) or (path.is_dir() and (path / exercise.file).is_symlink()):
+        raise SubmissionError(f"{exercise.file} in {path} is a symbolic link; submit the file itself.")
     if path.is_file():
         if path.suffix not in (".py", ".ipynb"):
             raise SubmissionError(f"{path} is not a Python file (.py) or a notebook (.ipynb).")

@@ -16,6 +16,7 @@ broke the protocol). After a failure the next call starts a fresh child.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import secrets
@@ -334,7 +335,7 @@ class Sandbox:
                 "isolation was required (--require-isolation) but the grader is not running as root, "
                 "so it cannot drop the submission to an unprivileged uid."
             )
-        self._uid = 1_000_000 + secrets.randbelow(1_000_000) if os.geteuid() == 0 else None
+        self._uid = _next_private_uid() if os.geteuid() == 0 else None
         if self._uid is not None:
             UIDS_USED.append(self._uid)
         self._scratch = self._prepare_scratch()
@@ -592,6 +593,18 @@ class Sandbox:
                 return ChildFailure("crash", "killed by signal SIGKILL (a resource limit, or out of memory)")
             return ChildFailure("crash", f"the process crashed: killed by signal {_signal_name(number)}")
         return ChildFailure("exit", f"the process exited with code {code} while being graded (sys.exit or os._exit?)")
+
+
+_uid_counter = itertools.count()
+
+
+def _next_private_uid() -> int:
+    """A uid no other live sandbox uses: derived from this process's pid and a counter.
+
+    Parallel graders (batch workers) have distinct pids, so their children never
+    share a uid, and cleaning up one never kills another's processes.
+    """
+    return 1_000_000 + (os.getpid() % 15_000) * 64 + next(_uid_counter) % 64
 
 
 def _kill_uid(uid: int) -> None:
