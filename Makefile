@@ -23,7 +23,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check grader tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check grader tests benchmarks

@@ -14,9 +14,13 @@ smallest failing input, annotated with it.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 
 import hypothesis
+import hypothesis.configuration
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
@@ -29,6 +33,12 @@ from grader.check import (
     format_call,
     format_value,
 )
+
+# hypothesis keeps a cache of constants under .hypothesis/ in the current folder even with
+# database=None: grading must not write into the folder it is started from.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="grade-hypothesis-")
+hypothesis.configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
 
 _SETTINGS = dict(
     database=None,

@@ -78,7 +78,7 @@ def locate_submission(exercise: Exercise, path: Path) -> dict[str, Path]:
     return files
 
 
-def limits_for(exercise: Exercise, time_limit_s: float) -> Limits:
+def limits_for(exercise: Exercise, time_limit_s: float, call_timeout_s: float = 10.0) -> Limits:
     return Limits(
         cpu_s=int(time_limit_s * 1.5) + 10,
         address_space_mb=None if exercise.uses_tensorflow else exercise.memory_mb,
@@ -87,6 +87,7 @@ def limits_for(exercise: Exercise, time_limit_s: float) -> Limits:
         tasks=256 if exercise.uses_tensorflow else 0,
         output_bytes=exercise.output_kb * 1024,
         start_timeout_s=120.0 if exercise.uses_tensorflow else 30.0,
+        import_timeout_s=max(call_timeout_s, 10.0),
     )
 
 
@@ -189,11 +190,12 @@ def grade_exercise(
             files[exercise.file].write_text(code, encoding="utf-8")
     time_limit = max(exercise.time_limit_s, timeout_s or 0.0)
     call_timeout = max(timeout_s or exercise.call_timeout_s, 120.0 if exercise.is_lab else 0.0)
-    sandbox = Sandbox(files, module, limits_for(exercise, time_limit),
+    sandbox = Sandbox(files, module, limits_for(exercise, time_limit, call_timeout),
                       require_isolation=require_isolation,
                       profile="tensorflow" if exercise.uses_tensorflow else "numpy",
                       preimport=DEFAULT_PREIMPORT + (TENSORFLOW_PREIMPORT if exercise.uses_tensorflow else ()))
-    sandbox.spawn()  # the child imports NumPy while we load the checks
+    if not exercise.is_lab:
+        sandbox.spawn()  # the child imports NumPy while we load the checks
     try:
         checklist = exercise.checklist()
         checks = list(checklist)
@@ -207,14 +209,17 @@ def grade_exercise(
             checks = [c for c in checks if c.id in wanted]
         if checklist.prepare is not None:
             checklist.prepare()
-        sandbox.wait_ready()
+        if not exercise.is_lab:  # a lab's sandbox starts only when a model passed inspection
+            sandbox.wait_ready()
         results, notes = _run_checks(exercise, checks, sandbox, time.monotonic() + time_limit, call_timeout, seed,
                                      folder)
     finally:
         sandbox.close()
         if converted is not None:
             converted.cleanup()
-    notes[0:0] = [f"sandbox: {sandbox.isolation.describe()}", *notebook_notes]
+    started_child = bool(sandbox.isolation.limits)  # set once a child reported its isolation
+    shown_isolation = sandbox.isolation.describe() if started_child else "not started (no model was loaded)"
+    notes[0:0] = [f"sandbox: {shown_isolation}", *notebook_notes]
     return ExerciseResult(
         exercise=exercise.id,
         title=exercise.title,
@@ -243,7 +248,9 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
         base = dict(id=check.id, name=check.name, max_score=check.points, hidden=check.hidden)
         missing = [name for name in check.needs if name not in sandbox.functions]
         if import_problem is not None:
-            results.append(CheckResult(**base, score=0.0, status="error", message=import_problem))
+            timed_out = sandbox.import_failure.description.get("kind") == "timeout"
+            results.append(CheckResult(**base, score=0.0, status="timeout" if timed_out else "error",
+                                       message=import_problem))
             continue
         if missing:
             message = f"{exercise.file} defines no function named {missing[0]!r}"

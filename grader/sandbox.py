@@ -67,7 +67,8 @@ class Limits:
     open_files: int = 64
     tasks: int = 0  # extra processes/threads the child may start (0: none)
     output_bytes: int = 64 * 1024  # student stdout/stderr kept per stream
-    start_timeout_s: float = 30.0
+    start_timeout_s: float = 30.0  # the interpreter and the pre-imports (TensorFlow: much longer)
+    import_timeout_s: float = 10.0  # importing the student's module
 
 
 @dataclass
@@ -270,21 +271,17 @@ class Sandbox:
         self._spawned_at = time.monotonic()
 
     def wait_ready(self) -> None:
-        """Wait for the child's hello (or its import error); fail closed if isolation was required."""
+        """Read the child's isolation report, then its hello (or import error); fail closed if required.
+
+        The isolation report is sent before any student code runs, so it is the
+        child's own word; the import that follows gets ``import_timeout_s``.
+        """
         try:
-            message = self._receive(self._spawned_at + self.limits.start_timeout_s, nonce=None)
+            report = self._receive(self._spawned_at + self.limits.start_timeout_s, nonce=None)
         except ChildFailure as failure:
-            self.import_failure = ImportFailure(
-                {"type": "ChildFailure", "mro": ["ChildFailure"], "message": failure.reason, "where": []}
-            )
-            self._kill()
+            self._fail_start(failure)
             return
-        if "import_error" in message:
-            self.import_failure = ImportFailure(message["import_error"])
-        else:
-            hello = message.get("hello") or {}
-            self.functions = [str(name) for name in hello.get("functions", [])][:10_000]
-        reported = message.get("isolation") or {}
+        reported = report.get("isolation") or {}
         self.isolation = Isolation(
             uid_dropped=self._uid is not None and reported.get("uid") == self._uid,
             network_isolated=bool(reported.get("network")),
@@ -298,8 +295,25 @@ class Sandbox:
             raise SandboxUnavailable(
                 "isolation was required (--require-isolation) but could not be set up: "
                 f"{self.isolation.describe()}. Run the grader as root on Linux, where it can drop "
-                "to an unprivileged uid and unshare the network."
+                "to an unprivileged uid, unshare the network and mount a private file system."
             )
+        try:
+            message = self._receive(time.monotonic() + self.limits.import_timeout_s, nonce=None,
+                                    timeout=self.limits.import_timeout_s)
+        except ChildFailure as failure:
+            self._fail_start(failure, importing=True)
+            return
+        if "import_error" in message:
+            self.import_failure = ImportFailure(message["import_error"])
+        else:
+            hello = message.get("hello") or {}
+            self.functions = [str(name) for name in hello.get("functions", [])][:10_000]
+
+    def _fail_start(self, failure: ChildFailure, *, importing: bool = False) -> None:
+        where = "while importing the submission" if importing else "at start-up"
+        self.import_failure = ImportFailure({"type": "ChildFailure", "mro": ["ChildFailure"], "kind": failure.kind,
+                                             "message": f"{failure.reason} ({where})", "where": []})
+        self._kill()
 
     def _limit_summary(self) -> dict:
         limits = self.limits

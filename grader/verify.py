@@ -12,8 +12,11 @@ Exit code 0 when all hold, 1 otherwise.
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
+import os
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +45,19 @@ def load_mutants(root: Path) -> list:
     return list(module.ALL)
 
 
-def verify_exercise(exercise: Exercise, root: Path, mutants: list) -> ExerciseVerdict:
+def _grade_mutant(root: str, exercise_id: str, index: int) -> dict[str, str]:
+    """Grade one broken variant (in a worker process); {failing check id: its message}."""
+    from grader.catalogue import load_catalogue
+
+    exercise = load_catalogue(Path(root) / "assignments.toml").get(exercise_id)
+    mutant = [m for m in load_mutants(Path(root)) if m.exercise == exercise_id][index]
+    with tempfile.TemporaryDirectory(prefix="grade-verify-") as scratch:
+        (Path(scratch) / exercise.file).write_text(mutant.source(), encoding="utf-8")
+        result = grade_exercise(exercise=exercise, submission=Path(scratch))
+    return {c.id: c.message for c in result.checks if c.status != "passed"}
+
+
+def verify_exercise(exercise: Exercise, root: Path, mutants: list, jobs: int = 1) -> ExerciseVerdict:
     verdict = ExerciseVerdict(exercise.id)
     solution = grade_exercise(exercise=exercise, submission=root / "solutions")
     verdict.checks = len(solution.checks)
@@ -58,31 +73,39 @@ def verify_exercise(exercise: Exercise, root: Path, mutants: list) -> ExerciseVe
     caught: set[str] = set()
     own = [m for m in mutants if m.exercise == exercise.id]
     verdict.mutants = len(own)
-    with tempfile.TemporaryDirectory(prefix="grade-verify-") as scratch:
-        for mutant in own:
-            folder = Path(scratch) / mutant.name.replace("/", "_").replace(" ", "_")
-            folder.mkdir()
-            (folder / exercise.file).write_text(mutant.source(), encoding="utf-8")
-            result = grade_exercise(exercise=exercise, submission=folder)
-            failing = {c.id: c for c in result.checks if c.status != "passed"}
-            caught |= set(failing)
-            target = failing.get(mutant.check)
-            if target is None:
-                verdict.problems.append(f"mutant '{mutant.name}' passes {mutant.check}")
-            elif mutant.message not in target.message:
-                verdict.problems.append(f"mutant '{mutant.name}': {mutant.check} fails without the pinned message")
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+        outcomes = list(pool.map(_grade_mutant, [str(root)] * len(own), [exercise.id] * len(own), range(len(own))))
+    for mutant, failing in zip(own, outcomes, strict=True):
+        caught |= set(failing)
+        message = failing.get(mutant.check)
+        if message is None:
+            verdict.problems.append(f"mutant '{mutant.name}' passes {mutant.check}")
+        elif mutant.message not in message:
+            verdict.problems.append(f"mutant '{mutant.name}': {mutant.check} fails without the pinned message")
     verdict.uncaught = [c.id for c in solution.checks if c.id not in caught]
     verdict.problems += [f"no broken variant fails {check_id}" for check_id in verdict.uncaught]
     return verdict
 
 
 def main(argv: list[str]) -> int:
-    if argv:
-        raise GraderError("grade verify takes no arguments")
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="grade verify", description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="broken variants graded in parallel")
+    parser.add_argument("--exercises", help="comma-separated ids (default: every implemented exercise)")
+    try:
+        options = parser.parse_args(argv)
+    except SystemExit as exit_:
+        if exit_.code:
+            raise GraderError("usage: grade verify [--jobs N] [--exercises A,B]") from None
+        return 0
     catalogue = load_catalogue()
     root = catalogue.path.parent
     mutants = load_mutants(root)
-    verdicts = [verify_exercise(e, root, mutants) for e in catalogue if e.implemented and not e.is_lab]
+    chosen = [catalogue.get(e.strip()) for e in options.exercises.split(",")] if options.exercises else [
+        e for e in catalogue if e.implemented and not e.is_lab]
+    verdicts = [verify_exercise(e, root, mutants, options.jobs) for e in chosen]
     failed = False
     for verdict in verdicts:
         state = "ok" if not verdict.problems else "PROBLEMS"

@@ -195,13 +195,14 @@ def main() -> None:
         isolation["uid"] = os.getuid()
         isolation["stdlib_readable"] = os.access(os.path.dirname(os.__file__), os.R_OK | os.X_OK)
     os.chdir(CONFIG["workdir"])
+    _send({"isolation": isolation})  # before any student code runs: it cannot be forged
     try:
         module = _import_submission()
     except BaseException as error:
-        _send({"import_error": _describe(error), "isolation": isolation})
+        _send({"import_error": _describe(error)})
         return
     functions = sorted(n for n in dir(module) if callable(getattr(module, n, None)))
-    _send({"hello": {"functions": functions}, "isolation": isolation})
+    _send({"hello": {"functions": functions}})
     while True:
         payload = protocol.read_frame_blocking(REQUESTS)
         if payload is None:
