@@ -223,5 +223,21 @@ def expect_unchanged(sent: Sequence[np.ndarray], after: Sequence[object] | None,
                 )
 
 
+def expect_inputs_unchanged(sub, calls: list[tuple[str, dict]]) -> None:
+    """Each ``(function, kwargs)`` call leaves its array arguments as they were sent.
+
+    The child sends back its arguments after the call; they are compared with the
+    grader's own copies (a call that raises is left to the other checks).
+    """
+    from grader.check import format_call
+
+    for function, kwargs in calls:
+        result = sub.call_raw(function, return_args=True, **kwargs)
+        if result.raised is None and isinstance(result.kwargs_after, dict):
+            names = [k for k, v in kwargs.items() if isinstance(v, np.ndarray)]
+            expect_unchanged([kwargs[k] for k in names], [result.kwargs_after.get(k) for k in names], names,
+                             call=format_call(function, (), kwargs))
+
+
 def is_close_scalar(received: float, expected: float, rtol: float, atol: float) -> bool:
     return math.isfinite(received) and abs(received - expected) <= atol + rtol * abs(expected)
