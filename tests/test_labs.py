@@ -192,3 +192,44 @@ def test_cifar100_pipeline_on_synthetic_data_never_claims_the_threshold(catalogu
     accuracy = checks["test-accuracy"]
     assert accuracy.status == "failed" and accuracy.score == 0
     assert "not a measurement on the official CIFAR-100 test set" in accuracy.message
+
+
+def _tiny_lab(folder: Path, layers_fn, input_shape=(28, 28, 1), trainable: int | None = None,
+              history: dict | None = None) -> Path:
+    """A lab folder with an untrained tiny model (enough for the checks that do not need accuracy)."""
+    import keras
+
+    folder.mkdir(parents=True)
+    model = keras.Sequential([keras.Input(input_shape), *layers_fn(keras.layers)])
+    model.save(folder / "model.keras")
+    count = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    (folder / "answers.toml").write_text(
+        f"trainable_params = {count if trainable is None else trainable}\nexplanation = \"conv + dense\"\n")
+    curves = history or {k: [0.5, 0.6] for k in ("accuracy", "val_accuracy", "loss", "val_loss")}
+    (folder / "history.json").write_text(json.dumps(curves))
+    (folder / "train.py").write_text("# tiny\n")
+    return folder
+
+
+def _cnn(layers):
+    return [layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(10, activation="softmax")]
+
+
+@pytest.mark.parametrize(("check_id", "build", "message"), [
+    ("trainable-params", lambda folder: _tiny_lab(folder, _cnn, trainable=12345),
+     "The trainable parameter count in answers.toml is not the model's"),
+    ("history", lambda folder: _tiny_lab(folder, _cnn, history={"accuracy": [0.5], "loss": [1.0]}),
+     "no per-epoch values for val_accuracy, val_loss"),
+    ("is-cnn", lambda folder: _tiny_lab(folder, lambda layers: [layers.Flatten(), layers.Dense(10)]),
+     "has no Conv2D layer"),
+    ("input-output-shape", lambda folder: _tiny_lab(folder, _cnn, input_shape=(32, 32, 3)),
+     "input shape does not fit the dataset"),
+])
+def test_each_lab_check_fails_on_a_realistic_mistake(catalogue, tmp_path, check_id, build, message):
+    folder = build(tmp_path / "lab_mnist")
+    from grader.runner import grade_exercise
+
+    result = grade_exercise(exercise=catalogue.get("lab_mnist"), submission=folder, only_check=check_id)
+    [check] = result.checks
+    assert check.status == "failed" and check.score < check.max_score
+    assert message in check.message, check.message
