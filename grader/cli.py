@@ -77,8 +77,7 @@ def _emit(result, options: argparse.Namespace) -> None:
 
 def _grade(exercise_ids: list[str], options: argparse.Namespace, *, run_all: bool) -> int:
     from grader.catalogue import load_catalogue
-    from grader.datasets import DatasetMissing
-    from grader.errors import SubmissionError
+    from grader.errors import DatasetMissing, SubmissionError
     from grader.results import RunResult
     from grader.runner import grade_exercise, missing_submission_result
 

@@ -36,7 +36,7 @@ from typing import Literal
 
 import numpy as np
 
-from grader.errors import GraderError
+from grader.errors import DatasetCorrupt
 
 try:  # NumPy >= 2
     from numpy._core.multiarray import _reconstruct
@@ -46,9 +46,6 @@ except ImportError:  # pragma: no cover - NumPy 1.x
 CIFAR_PIXELS = 32 * 32 * 3
 MAX_MEMBER_BYTES = 200 * 1024 * 1024  # the largest real CIFAR member is ~155 MB
 
-
-class DatasetCorrupt(GraderError):
-    """A dataset file is there but is not what it should be (checksum, format, contents)."""
 
 
 # ----------------------------------------------------------------------------------- IDX

@@ -49,7 +49,7 @@ from grader.dataset_formats import (
     read_npz,
     verify_file,
 )
-from grader.errors import GraderError
+from grader.errors import DatasetMissing, GraderError
 
 __all__ = [
     "INFO", "KNOWN_FILES", "NAMES", "Dataset", "DatasetCorrupt", "DatasetInfo", "DatasetMissing",
@@ -61,10 +61,6 @@ NAMES = ("mnist", "fashion_mnist", "cifar10", "cifar100")
 Split = Literal["both", "test"]
 ENV_VAR = "GRADER_DATA_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets")
-
-
-class DatasetMissing(GraderError):
-    """A dataset is in none of the places looked (the message names them and how to get it)."""
 
 
 @dataclass(frozen=True)

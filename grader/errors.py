@@ -22,3 +22,11 @@ class SubmissionError(GraderError):
 
 class SandboxUnavailable(GraderError):
     """Isolation was required and could not be set up: refuse rather than run unsandboxed."""
+
+
+class DatasetMissing(GraderError):
+    """A dataset is in none of the places looked (the message names them and how to get it)."""
+
+
+class DatasetCorrupt(GraderError):
+    """A dataset file is there but is not what it should be (checksum, format, contents)."""

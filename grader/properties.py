@@ -89,7 +89,9 @@ def check_function(sub: Submission, function: str, *, strategy: st.SearchStrateg
     """Check ``verify(case, function(**case))`` on the sweep, then on hypothesis examples.
 
     ``sweep`` should be ordered small-first: its first failure is reported when
-    hypothesis cannot find (and shrink) a failure of its own.
+    hypothesis cannot find (and shrink) a failure of its own. ``max_examples=0``
+    (for exhaustive grids over cheap integer functions) skips hypothesis when the
+    sweep passes.
     """
     first_failure: CheckFailure | None = None
     for case, result in zip(sweep, sub.call_many(function, list(sweep)), strict=False):
@@ -108,6 +110,8 @@ def check_function(sub: Submission, function: str, *, strategy: st.SearchStrateg
             raise StudentRaised(format_call(function, (), case), result.raised)
         verify(case, result.value)
 
+    if first_failure is None and max_examples == 0:
+        return  # an exhaustive sweep passed; hypothesis is kept for finding and shrinking failures
     for_all(sub, strategy, body, max_examples=search_examples if first_failure else max_examples)
     if first_failure is not None:
         raise first_failure
