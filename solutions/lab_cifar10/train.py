@@ -11,7 +11,7 @@ Architecture (``build_model``; input: raw pixels 0..255 as float32, shape (32, 3
     MaxPooling 2, Dropout 0.3                                      2x2x128
     Flatten, Dense 10 softmax                                        10
 
-    parameters: MEASURED_PARAMS
+    parameters: 284,138 (283,306 trainable, 832 non-trainable)
 
 It is the lecture's CIFAR-10 CNN (exercise 6, ``build_cifar10_cnn``: three blocks of
 two 3x3 convolutions with filters 32, 64, 128, the last block "valid") with ReLU, no
@@ -26,7 +26,9 @@ to SHIFT pixels in each direction (zero fill). Adam, learning rate warmed up ove
 first epoch to 2e-3 then cosine-decayed to 0, batch 128, EPOCHS epochs.
 
 Measured on the project's 2-core CPU machine (shared with other work, ``nice -n 10``),
-the full run ``python solutions/train_labs.py lab_cifar10``: MEASURED_RESULT
+the full run ``python solutions/train_labs.py lab_cifar10``:
+test accuracy 0.8667 on the 10,000 official test images after 25 epochs (val_accuracy 0.8778);
+training took 4,079.6 s of wall time (4,016.2 s CPU over 2 cores, load average 2.2), model.keras 1.22 MB.
 """
 
 from __future__ import annotations
