@@ -163,7 +163,8 @@ def synthetic(name: str, n: int, seed: int = 0) -> datasets.Dataset:
         source=f"synthetic ({n} random images)", verified=False)
 
 
-def test_accuracy(model, data, batch_size: int = 500) -> float:
+def measure_test_accuracy(model, data, batch_size: int = 500) -> float:
+    """Accuracy of ``model.predict`` on the official test images (raw 0..255 float32)."""
     import numpy as np
 
     x = data.x_test.astype("float32").reshape((-1, *model.input_shape[1:]))
@@ -220,10 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(lab_dir / "train.py", out / "train.py")
 
     loaded = keras.saving.load_model(model_path, safe_mode=True)
-    accuracy = test_accuracy(loaded, data)
+    accuracy = measure_test_accuracy(loaded, data)
     trainable = sum(math.prod(w.shape) for w in loaded.trainable_weights)
     print(f"{args.lab}: epochs {len(history.get('loss', []))},"
-          f" training images {len(data.x_train) if args.limit is None else args.limit}"
+          f" training images {min(len(data.x_train), args.limit or len(data.x_train))}"
           f" (incl. validation), trainable params {trainable:,}, total {loaded.count_params():,}")
     print(f"{args.lab}: final val_accuracy {history['val_accuracy'][-1]:.4f},"
           f" test accuracy {accuracy:.4f}")

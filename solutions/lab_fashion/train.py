@@ -3,24 +3,35 @@
 Architecture (``build_model``; input: raw pixels 0..255 as float32, shape (28, 28, 1)):
 
     Rescaling(1/255)                                   28x28x1
-    Conv2D 32@3x3 valid (no bias), BatchNorm, ReLU     26x26x32
-    MaxPooling 2                                       13x13x32
-    Conv2D 64@3x3 valid (no bias), BatchNorm, ReLU     11x11x64
-    MaxPooling 2                                        5x5x64
-    Flatten, Dropout 0.25                                1600
+    Conv2D 32@3x3 same, ReLU                           28x28x32
+    MaxPooling 2                                       14x14x32
+    Conv2D 64@3x3 same (no bias), BatchNorm, ReLU      14x14x64
+    MaxPooling 2                                        7x7x64
+    Conv2D 128@3x3 valid (no bias), BatchNorm, ReLU     5x5x128
+    Flatten, Dropout 0.3                                 3200
     Dense 128 (no bias), BatchNorm, ReLU, Dropout 0.4     128
     Dense 10 softmax                                       10
 
     parameters: 504,650 (504,010 trainable, 640 non-trainable)
 
+The MNIST reference network (solutions/lab_mnist) reached only 0.9145 here in 10
+epochs; "same" padding and a third convolution (128 3x3 filters on the 7x7 maps) give the
+capacity Fashion-MNIST needs, at about 2.5 times the MNIST net's cost per image.
+
 Training (``train``): 54,000 training images (a seeded 10 % of the official
 training set is held out for validation; the test set is never looked at),
-Adam with a cosine-decayed learning rate (2e-3 -> 0), batch 128, EPOCHS epochs,
-no augmentation.
+Adam with a cosine-decayed learning rate (2e-3 -> 0), batch 128, 8 epochs,
+no augmentation. BatchNorm momentum 0.9 (Keras: 0.99) so that the moving statistics
+are usable after the few hundred steps of a quick CI run too.
 
-Measured on the project's 2-core CPU machine (shared, ``nice -n 10``), the full run
-``python solutions/train_labs.py lab_fashion``:
-test accuracy 0.9322 on the 10,000 official test images after 8 epochs (val_accuracy 0.9327); training took 810.5 s of wall time on a machine loaded to 5.4 (495.7 s of CPU time).
+Measured on the project's 2-core CPU machine (shared with other sessions' work,
+``nice -n 10``), the full run ``python solutions/train_labs.py lab_fashion``:
+test accuracy 0.9322 on the 10,000 official test images after 8 epochs
+(val_accuracy 0.9327); training 413.2 s of wall time at load average about 2
+(538.9 s of CPU time); an earlier run with the CIFAR-10 training beside it (load 5.4)
+took 810.5 s, with the same history. With ``--epochs 6``: test accuracy 0.9286,
+297.1 s wall (361.1 s CPU, load 3.0 -> 2.0). Quick run ``--epochs 2 --limit 12000``:
+test accuracy 0.8784, 34.9 s of training, 46 s for the whole command.
 """
 
 from __future__ import annotations
