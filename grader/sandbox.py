@@ -1,12 +1,16 @@
 """Run untrusted student code in a limited child process and talk to it.
 
 The grader never imports a submission. ``Sandbox`` starts
-``python -I grader/sandbox_runtime/child.py`` in a fresh scratch directory, with
-resource limits, a new session (so a timeout kills the whole process group)
-and, when the grader runs as root, an unprivileged uid of its own and an empty
-network namespace. Calls go over a pair of pipes as length-prefixed frames
-(``sandbox_runtime/protocol.py``); student stdout/stderr go to two other pipes
-that are read into size-capped buffers.
+``grader/sandbox_runtime/child.py`` in a world of its own: under bubblewrap
+where it works (``sandbox_launch.py``: every namespace unshared, a root of
+read-only binds, capped tmpfs scratch), else in a fresh scratch directory with
+resource limits and, as root, an unprivileged uid, an empty network namespace
+and a read-only mount namespace. Either way the child has a new session (a
+timeout kills the whole process group) and, as root, a private uid leased for
+it alone. Calls go over a pair of pipes as length-prefixed frames
+(``sandbox_runtime/protocol.py``), whose sizes are capped before parsing and
+whose shapes are checked (``sandbox_reply.py``); student stdout/stderr go to two
+other pipes that are read into size-capped buffers.
 
 A call either returns a ``CallResult`` (the function returned or raised) or
 raises ``ChildFailure`` (the process died, overran a limit, timed out, or
@@ -16,7 +20,6 @@ broke the protocol). After a failure the next call starts a fresh child.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import secrets
@@ -33,14 +36,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import SandboxUnavailable, SubmissionError
+from grader.sandbox_launch import (
+    SANDBOX_SUBMISSION,
+    SANDBOX_WORK,
+    Platform,
+    ScratchCaps,
+    UidLease,
+    bubblewrap_command,
+    detect_platform,
+    lease_private_uid,
+)
 from grader.sandbox_python import sandbox_python
+from grader.sandbox_reply import (
+    CallResult,
+    ReplyViolation,
+    checked_batch,
+    checked_call,
+    checked_hello,
+)
 from grader.sandbox_runtime import protocol
 
-CHILD_SCRIPT = Path(__file__).parent / "sandbox_runtime" / "child.py"
+__all__ = ["CallResult", "ChildFailure", "Isolation", "Limits", "Sandbox"]
+
+RUNTIME_DIR = Path(__file__).parent / "sandbox_runtime"
+RUNTIME_FILES = ("child.py", "protocol.py")
 _REPOSITORY = Path(__file__).resolve().parents[1]
-# Covered by an empty read-only tmpfs in the child's mount namespace (root only).
+# Without bubblewrap, as root: covered by an empty read-only tmpfs in the child's mount namespace.
 HIDDEN_FROM_SUBMISSIONS = (_REPOSITORY / "solutions", _REPOSITORY / "tests", _REPOSITORY / "grader" / "checks",
-                           _REPOSITORY / "grader" / "reference", _REPOSITORY / "benchmarks")
+                           _REPOSITORY / "grader" / "reference", _REPOSITORY / "benchmarks", _REPOSITORY / ".git")
+# Interpreter flags: no site, no user site, no script folder on sys.path, no bytecode, unbuffered.
+# Not -I/-E: the child's environment is built from nothing here, and PYTHONHASHSEED must take effect.
+PYTHON_FLAGS = ("-s", "-S", "-P", "-B", "-u")
 UIDS_USED: list[int] = []  # every private uid this process gave a child (tests check none survives)
 SCRATCH_ROOT = Path(os.environ.get("GRADER_SANDBOX_CACHE", "/var/cache/grade-sandbox")) / "runs"
 MAX_SUBMISSION_FILES = 64
@@ -69,24 +95,14 @@ class Limits:
     output_bytes: int = 64 * 1024  # student stdout/stderr kept per stream
     start_timeout_s: float = 30.0  # the interpreter and the pre-imports (TensorFlow: much longer)
     import_timeout_s: float = 10.0  # importing the student's module
+    scratch_mb: int = 64  # the work folder's tmpfs (bubblewrap mode); /tmp and /dev/shm get 16 MB each
+    scratch_inodes: int = 4096  # files and folders per scratch tmpfs
+    reply_mb: int = 32  # one reply frame, checked before it is read
+    reply_json_kb: int = 1024  # the JSON part of a reply, checked before it is parsed
 
-
-@dataclass
-class CallResult:
-    """What one call returned: ``value`` or ``raised`` (a dict describing an exception)."""
-
-    value: object = None
-    raised: dict | None = None
-    args_after: list | None = None
-    kwargs_after: dict | None = None
-    duration_s: float = 0.0
-
-    @property
-    def raised_type(self) -> str | None:
-        return self.raised["type"] if self.raised else None
-
-    def raised_subclass_of(self, name: str) -> bool:
-        return bool(self.raised) and name in self.raised.get("mro", [])
+    def scratch_caps(self) -> ScratchCaps:
+        return ScratchCaps(work_bytes=self.scratch_mb * 1024 * 1024, tmp_bytes=16 * 1024 * 1024,
+                           inodes=self.scratch_inodes)
 
 
 class ChildFailure(Exception):
@@ -151,9 +167,28 @@ class Isolation:
     filesystem_isolated: bool = False
     stdlib_readable: bool = True
     limits: dict = field(default_factory=dict)
+    bubblewrap: bool = False  # the child's world was built by bwrap, every namespace unshared
+    capabilities_dropped: bool = False
+    scratch_capped: bool = False  # size- and inode-capped tmpfs scratch
+
+    @property
+    def full(self) -> bool:
+        """Everything ``--require-isolation`` asks for held."""
+        return (self.bubblewrap and self.capabilities_dropped and self.scratch_capped
+                and self.network_isolated and self.filesystem_isolated)
 
     def describe(self) -> str:
-        parts = ["separate process", "python -I", "scratch directory"]
+        if self.bubblewrap:
+            parts = ["bubblewrap held: own user, pid, ipc, network, uts and cgroup namespaces",
+                     "a root of read-only binds (the Python installation only)",
+                     "no capabilities" if self.capabilities_dropped else "capabilities NOT dropped",
+                     "scratch capped at {} MB and {} files".format(self.limits.get("scratch_mb"),
+                                                                   self.limits.get("scratch_inodes"))
+                     if self.scratch_capped else "scratch capped in size only"]
+            if self.uid_dropped:
+                parts.append("unprivileged uid")
+            return ", ".join(parts)
+        parts = ["bubblewrap not available (fallback)", "separate process", "scratch directory"]
         parts.append("unprivileged uid" if self.uid_dropped else "same user as the grader")
         parts.append("no network" if self.network_isolated else "network not isolated")
         parts.append("read-only file system but its scratch folder" if self.filesystem_isolated
@@ -163,11 +198,39 @@ class Isolation:
         return ", ".join(parts)
 
 
-def _child_environment(scratch: Path) -> dict[str, str]:
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _tree_rss_kb(namespace: str | None, session: int) -> int:
+    """Resident memory (KB) of every process in the child's pid namespace, or else its session."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if namespace is not None:
+                if os.readlink(f"/proc/{entry}/ns/pid") != namespace:
+                    continue
+            else:
+                with open(f"/proc/{entry}/stat") as handle:
+                    if int(handle.read().rsplit(")", 1)[1].split()[4]) != session:
+                        continue
+            with open(f"/proc/{entry}/status") as handle:
+                total += next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def _child_environment(work: str) -> dict[str, str]:
     env = {
         "PATH": "/usr/bin:/bin",
-        "HOME": str(scratch / "work"),
-        "TMPDIR": str(scratch / "work"),
+        "HOME": work,
+        "TMPDIR": work,
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -179,7 +242,7 @@ def _child_environment(scratch: Path) -> dict[str, str]:
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TF_NUM_INTRAOP_THREADS": "1",
         "TF_NUM_INTEROP_THREADS": "1",
-        "KERAS_HOME": str(scratch / "work" / ".keras"),
+        "KERAS_HOME": os.path.join(work, ".keras"),
         "MPLBACKEND": "Agg",
     }
     # Some CPUs need these for OpenBLAS to compute correctly; they hold no secrets.
@@ -222,6 +285,7 @@ class Sandbox:
         require_isolation: bool = False,
         profile: str = "numpy",
         hide: tuple[Path, ...] = (),
+        platform: Platform | None = None,
     ) -> None:
         self.files = dict(files)
         self.module = module
@@ -229,7 +293,8 @@ class Sandbox:
         self.preimport = preimport
         self.require_isolation = require_isolation
         self.profile = profile
-        self.hide = hide  # more folders the submission must not see (a batch's journal, ...)
+        self.hide = hide  # more folders the submission must not see without bubblewrap (a batch's journal, ...)
+        self.platform = platform or detect_platform()
         self.import_failure: ImportFailure | None = None
         self.functions: list[str] = []
         self.isolation = Isolation()
@@ -238,10 +303,13 @@ class Sandbox:
         self._process: subprocess.Popen | None = None
         self._scratch: Path | None = None
         self._uid: int | None = None
+        self._lease: UidLease | None = None
         self._stdout = _CappedBuffer(self.limits.output_bytes)
         self._stderr = _CappedBuffer(self.limits.output_bytes)
         self._request = None
         self._response_fd: int | None = None
+        self._info_fd: int | None = None
+        self._inner_pid: int | None = None  # the sandbox's pid 1, seen from here (bubblewrap mode)
         self._selector: selectors.BaseSelector | None = None
         self._spawned_at = 0.0
         self._killed_for: str | None = None
@@ -258,6 +326,10 @@ class Sandbox:
     @property
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def uses_bubblewrap(self) -> bool:
+        return self.platform.bwrap is not None
 
     def start(self) -> None:
         """Start a child, import the submission, read its hello (or its import error)."""
@@ -281,33 +353,58 @@ class Sandbox:
         except ChildFailure as failure:
             self._fail_start(failure)
             return
-        reported = report.get("isolation") or {}
+        self._read_bubblewrap_info()
+        reported = report.get("isolation") if isinstance(report.get("isolation"), dict) else {}
+        bubblewrap = self.uses_bubblewrap and self._inner_pid is not None
         self.isolation = Isolation(
-            uid_dropped=self._uid is not None and reported.get("uid") == self._uid,
-            network_isolated=bool(reported.get("network")),
-            filesystem_isolated=bool(reported.get("filesystem")),
+            uid_dropped=self._uid is not None and (bubblewrap or reported.get("uid") == self._uid),
+            network_isolated=reported.get("network") is True,
+            filesystem_isolated=reported.get("filesystem") is True,
             stdlib_readable=reported.get("stdlib_readable", True) is not False,
             limits=self._limit_summary(),
+            bubblewrap=bubblewrap,
+            capabilities_dropped=bubblewrap and reported.get("capabilities_dropped") is True,
+            scratch_capped=bubblewrap and reported.get("scratch_inodes") is True,
         )
-        isolated = self.isolation.uid_dropped and self.isolation.network_isolated and self.isolation.filesystem_isolated
-        if self.require_isolation and not isolated:
+        if self.require_isolation and not self.isolation.full:
             self.close()
             raise SandboxUnavailable(
-                "isolation was required (--require-isolation) but could not be set up: "
-                f"{self.isolation.describe()}. Run the grader as root on Linux, where it can drop "
-                "to an unprivileged uid, unshare the network and mount a private file system."
+                "isolation was required (--require-isolation) but did not fully hold: "
+                f"{self.isolation.describe()}. Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) "
+                "on a Linux kernel that allows user namespaces."
             )
         try:
             message = self._receive(time.monotonic() + self.limits.import_timeout_s, nonce=None,
                                     timeout=self.limits.import_timeout_s)
+            answer = checked_hello(message)
         except ChildFailure as failure:
             self._fail_start(failure, importing=True)
             return
-        if "import_error" in message:
-            self.import_failure = ImportFailure(message["import_error"])
+        except ReplyViolation as violation:
+            self._fail_start(ChildFailure("protocol", f"protocol violation: {violation}"), importing=True)
+            return
+        if isinstance(answer, dict):
+            self.import_failure = ImportFailure(answer)
         else:
-            hello = message.get("hello") or {}
-            self.functions = [str(name) for name in hello.get("functions", [])][:10_000]
+            self.functions = answer
+
+    def _read_bubblewrap_info(self) -> None:
+        """bwrap's --info-fd report: the sandbox's pid 1 as seen from here (to read its scratch)."""
+        if self._info_fd is None:
+            return
+        data = b""
+        with contextlib.suppress(OSError):
+            while len(data) < 4096 and (chunk := os.read(self._info_fd, 4096)):
+                data += chunk
+        with contextlib.suppress(OSError):
+            os.close(self._info_fd)
+        self._info_fd = None
+        try:
+            pid = json.loads(data.decode()).get("child-pid")
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            return
+        if type(pid) is int and pid > 0:
+            self._inner_pid = pid
 
     def _fail_start(self, failure: ChildFailure, *, importing: bool = False) -> None:
         where = "while importing the submission" if importing else "at start-up"
@@ -324,6 +421,8 @@ class Sandbox:
             "open_files": limits.open_files,
             "extra_tasks": limits.tasks,
             "output_bytes": limits.output_bytes,
+            "scratch_mb": limits.scratch_mb,
+            "scratch_inodes": limits.scratch_inodes,
         }
 
     def _prepare_scratch(self) -> Path:
@@ -336,37 +435,49 @@ class Sandbox:
         scratch = Path(tempfile.mkdtemp(prefix="grade-sandbox-", dir=base))
         _copy_submission(self.files, scratch / "sub")
         (scratch / "work").mkdir()
+        runtime = scratch / "runtime"
+        runtime.mkdir()
+        for name in RUNTIME_FILES:
+            shutil.copyfile(RUNTIME_DIR / name, runtime / name)
         if self._uid is not None:
             os.chmod(scratch, 0o711)
             os.chown(scratch / "work", self._uid, self._uid)
             os.chmod(scratch / "work", 0o700)
             os.chmod(scratch / "sub", 0o555)
+            os.chmod(runtime, 0o555)
         return scratch
 
     def _spawn(self) -> None:
-        if self.require_isolation and os.geteuid() != 0:
+        platform = self.platform
+        if self.require_isolation and platform.bwrap is None:
             raise SandboxUnavailable(
-                "isolation was required (--require-isolation) but the grader is not running as root, "
-                "so it cannot drop the submission to an unprivileged uid."
+                "isolation was required (--require-isolation) but bubblewrap is not available here "
+                "(install it: apt-get install bubblewrap; it needs a Linux kernel that allows user namespaces)."
             )
-        self._uid = _next_private_uid() if os.geteuid() == 0 else None
-        if self._uid is not None:
+        self._uid = None
+        if platform.private_uid:
+            self._lease = lease_private_uid()
+            self._uid = self._lease.uid
             UIDS_USED.append(self._uid)
+            _kill_uid(self._uid)  # a leftover of a grader that died holding this uid earlier
         self._scratch = self._prepare_scratch()
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
         limits = self.limits
-        executable, site_packages, _note = sandbox_python(self.profile)
+        python = sandbox_python(self.profile)
+        bubblewrap = platform.bwrap is not None
+        work = SANDBOX_WORK if bubblewrap else str(self._scratch / "work")
         config = {
-            "site_packages": site_packages,
-            "submission_dir": str(self._scratch / "sub"),
-            "workdir": str(self._scratch / "work"),
+            "site_packages": python.site_packages,
+            "submission_dir": SANDBOX_SUBMISSION if bubblewrap else str(self._scratch / "sub"),
+            "workdir": work,
             "module": self.module,
             "request_fd": request_read,
             "response_fd": response_write,
             "preimport": list(self.preimport),
-            "uid": self._uid,
-            "gid": self._uid,
+            "uid": None if bubblewrap else self._uid,
+            "gid": None if bubblewrap else self._uid,
+            "private_uid": self._uid is not None,
             "hide": [str(p) for p in HIDDEN_FROM_SUBMISSIONS] + [str(p) for p in self.hide],
             "limits": {
                 "cpu_s": limits.cpu_s,
@@ -376,22 +487,44 @@ class Sandbox:
                 "tasks": limits.tasks,
             },
         }
-
+        pass_fds = [request_read, response_write]
+        info_read = info_write = None
+        if bubblewrap:
+            caps = limits.scratch_caps()
+            config["bubblewrap"] = {"scratch": [SANDBOX_WORK, "/tmp", "/dev/shm"], "inodes": caps.inodes,
+                                    "scratch_bytes": {SANDBOX_WORK: caps.work_bytes, "/tmp": caps.tmp_bytes,
+                                                      "/dev/shm": caps.tmp_bytes}}
+            info_read, info_write = os.pipe()
+            pass_fds.append(info_write)
+            command = bubblewrap_command(platform.bwrap, interpreter=python.executable,
+                                         python_roots=python.roots, site_packages=python.site_packages,
+                                         runtime_dir=self._scratch / "runtime", submission_dir=self._scratch / "sub",
+                                         caps=caps, info_fd=info_write)
+            script = "/sandbox/runtime/child.py"
+        else:
+            command = [python.executable]
+            script = str(self._scratch / "runtime" / "child.py")
+        as_uid = {"user": self._uid, "group": self._uid, "extra_groups": []} if bubblewrap and self._uid else {}
         try:
             self._process = subprocess.Popen(
-                [executable, "-I", "-S", str(CHILD_SCRIPT), json.dumps(config)],
+                [*command, *PYTHON_FLAGS, script, json.dumps(config)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(request_read, response_write),
+                pass_fds=tuple(pass_fds),
                 cwd=self._scratch / "work",
-                env=_child_environment(self._scratch),
+                env=_child_environment(work),
                 start_new_session=True,
                 close_fds=True,
+                **as_uid,
             )
         finally:
             os.close(request_read)
             os.close(response_write)
+            if info_write is not None:
+                os.close(info_write)
+        self._info_fd = info_read
+        self._inner_pid = None
         self._request = os.fdopen(request_write, "wb", buffering=0)
         self._response_fd = response_read
         os.set_blocking(response_read, False)
@@ -404,16 +537,18 @@ class Sandbox:
             threading.Thread(target=self._watch_memory, args=(self._process, limits.rss_mb), daemon=True).start()
 
     def _watch_memory(self, process: subprocess.Popen, limit_mb: int) -> None:
-        """Kill the child's process group when its resident memory passes ``limit_mb`` (polled every 0.1 s)."""
-        status = f"/proc/{process.pid}/status"
+        """Kill the child when the resident memory of its whole process tree passes ``limit_mb``.
+
+        Polled every 0.1 s over every process in the child's pid namespace
+        (bubblewrap), or else in its session: a forked helper counts too.
+        """
+        namespace = None
         while process.poll() is None:
-            try:
-                with open(status) as handle:
-                    rss_kb = next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
-            except (OSError, ValueError, StopIteration):
-                return
+            if namespace is None and self._inner_pid is not None:
+                namespace = _pid_namespace(self._inner_pid)
+            rss_kb = _tree_rss_kb(namespace, process.pid)
             if rss_kb > limit_mb * 1024:
-                self._killed_for = f"memory limit exceeded ({limit_mb} MB resident)"
+                self._killed_for = f"memory limit exceeded ({limit_mb} MB resident, all its processes together)"
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(process.pid, signal.SIGKILL)
                 return
@@ -447,13 +582,19 @@ class Sandbox:
         if self._selector is not None:
             self._selector.close()
             self._selector = None
-        if self._response_fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._response_fd)
-            self._response_fd = None
+        for name in ("_response_fd", "_info_fd"):
+            descriptor = getattr(self, name)
+            if descriptor is not None:
+                with contextlib.suppress(OSError):
+                    os.close(descriptor)
+                setattr(self, name, None)
         with contextlib.suppress(OSError):
             self._request.close()
         self._process = None
+        self._inner_pid = None
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
 
     def _cleanup_scratch(self) -> None:
         if self._scratch is not None:
@@ -472,30 +613,29 @@ class Sandbox:
         started = time.monotonic()
         request = {"fn": function, "args": list(args), "kwargs": kwargs, "return_args": return_args}
         message = self._round_trip(request, timeout)
-        return CallResult(
-            value=message.get("value"),
-            raised=message.get("raised"),
-            args_after=message.get("args_after"),
-            kwargs_after=message.get("kwargs_after"),
-            duration_s=time.monotonic() - started,
-        )
+        result = self._checked(checked_call, message, args=args, kwargs=kwargs, return_args=return_args)
+        result.duration_s = time.monotonic() - started
+        return result
 
     def call_many(self, function: str, calls: list[tuple[tuple, dict]], *, timeout: float = 10.0
                   ) -> list[CallResult]:
         """Many calls of one function in one round trip (cheap inputs swept in bulk).
 
-        The child stops at the first call that raises: the list may be shorter than ``calls``.
+        The child stops at the first call that raises: the list may be shorter
+        than ``calls`` only when its last result raised (anything else is a
+        protocol violation, never a pass).
         """
         if not calls:
             return []
         message = self._round_trip({"fn": function, "calls": [[list(a), k] for a, k in calls]}, timeout)
-        results = message.get("results")
-        if not isinstance(results, list) or not 0 < len(results) <= len(calls):
+        return self._checked(checked_batch, message, len(calls))
+
+    def _checked(self, check, *args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except ReplyViolation as violation:
             self._kill()
-            raise ChildFailure("protocol", "protocol violation: a batch reply of the wrong length")
-        return [CallResult(value=r.get("value"), raised=r.get("raised")) if isinstance(r, dict)
-                else CallResult(raised={"type": "ProtocolError", "mro": [], "message": "bad reply"})
-                for r in results]
+            raise ChildFailure("protocol", f"protocol violation: {violation}") from None
 
     def build_and_save(self, function: str, *, timeout: float = 60.0) -> CallResult:
         """Call ``function()`` (a model builder) and have the child save the model as .keras.
@@ -505,18 +645,27 @@ class Sandbox:
         """
         started = time.monotonic()
         message = self._round_trip({"fn": function, "save_keras": True}, timeout)
-        result = CallResult(raised=message.get("raised"), duration_s=time.monotonic() - started)
+        result = self._checked(checked_call, message, args=(), kwargs={}, return_args=False)
+        result.duration_s = time.monotonic() - started
         if result.raised is None:
-            saved = message.get("value")
-            name = saved.get("saved_keras") if isinstance(saved, dict) else None
-            if not isinstance(name, str) or "/" in name or name.startswith("."):
+            saved = result.value
+            name = saved.get("saved_keras") if isinstance(saved, dict) and set(saved) == {"saved_keras"} else None
+            if not isinstance(name, str) or "/" in name or name.startswith(".") or len(name) > 100:
+                self._kill()
                 raise ChildFailure("protocol", "protocol violation: a bad saved-model reply")
-            result.value = self.read_work_file(name, max_bytes=64 * 1024 * 1024)
+            result.value = self.read_work_file(name, max_bytes=MAX_MODEL_FILE_BYTES)
         return result
+
+    def _work_folder(self) -> str:
+        if self.uses_bubblewrap:
+            if self._inner_pid is None:
+                raise ChildFailure("protocol", "the sandbox's scratch folder cannot be reached")
+            return f"/proc/{self._inner_pid}/root{SANDBOX_WORK}"
+        return str(self._scratch / "work")
 
     def read_work_file(self, name: str, *, max_bytes: int) -> bytes:
         """Bytes of a regular file the child wrote in its work folder (no links, size-capped)."""
-        path = self._scratch / "work" / name
+        path = os.path.join(self._work_folder(), name)
         try:
             descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError as error:
@@ -545,18 +694,23 @@ class Sandbox:
             raise self._failure_after_death(started) from None
         message = self._receive(started + timeout, nonce=nonce, timeout=timeout)
         if "fault" in message:
-            raise ChildFailure("protocol", f"the returned value could not be sent back: {message['fault']}")
+            fault = message["fault"]
+            if set(message) != {"nonce", "fault"} or not isinstance(fault, str) or len(fault) > 500:
+                self._kill()
+                raise ChildFailure("protocol", "protocol violation: a malformed fault reply")
+            raise ChildFailure("protocol", f"the returned value could not be sent back: {fault}")
         return message
 
     def _receive(self, deadline: float, *, nonce: str | None, timeout: float | None = None) -> dict:
         head = self._read_exact(protocol.HEADER_SIZE, deadline, timeout)
         length = protocol.frame_length(head)
-        if length > protocol.MAX_FRAME_BYTES:
+        cap = self.limits.reply_mb * 1024 * 1024
+        if length > cap:
             self._kill()
-            raise ChildFailure("protocol", f"protocol violation: a {length}-byte frame (limit {protocol.MAX_FRAME_BYTES})")
+            raise ChildFailure("protocol", f"protocol violation: a reply of {length} bytes (limit {cap})")
         payload = self._read_exact(length, deadline, timeout)
         try:
-            message = protocol.decode(payload)
+            message = protocol.decode(payload, max_json_bytes=self.limits.reply_json_kb * 1024)
         except protocol.ProtocolError as error:
             self._kill()
             raise ChildFailure("protocol", f"protocol violation: {error}") from None
@@ -578,7 +732,7 @@ class Sandbox:
                     raise self._failure_after_death(None)
                 continue
             try:
-                chunk = os.read(self._response_fd, size - len(chunks))
+                chunk = os.read(self._response_fd, min(size - len(chunks), 1 << 20))
             except BlockingIOError:
                 continue
             if not chunk:
@@ -597,6 +751,8 @@ class Sandbox:
             return ChildFailure("limit", self._killed_for)
         if code is None:
             return ChildFailure("protocol", "the submission closed the grading channel")
+        if code > 128 and self.uses_bubblewrap:
+            code = -(code - 128)  # bwrap reports a child killed by signal N as exit code 128 + N
         if code < 0:
             number = -code
             if number == signal.SIGXCPU:
@@ -609,23 +765,15 @@ class Sandbox:
         return ChildFailure("exit", f"the process exited with code {code} while being graded (sys.exit or os._exit?)")
 
 
-_uid_counter = itertools.count()
-
-
-def _next_private_uid() -> int:
-    """A uid no other live sandbox uses: derived from this process's pid and a counter.
-
-    Parallel graders (batch workers) have distinct pids, so their children never
-    share a uid, and cleaning up one never kills another's processes.
-    """
-    return 1_000_000 + (os.getpid() % 15_000) * 64 + next(_uid_counter) % 64
-
-
 def _kill_uid(uid: int) -> None:
-    """SIGKILL every process owned by ``uid`` (the sandbox's private uid), double-forked ones too."""
+    """SIGKILL every process owned by ``uid`` (the sandbox's private uid), double-forked ones too.
+
+    Waits (up to about 2 s) until none is left, zombies included: the uid's lease
+    is released right after, and the next holder must find it unused.
+    """
     if not sys.platform.startswith("linux"):
         return
-    for _ in range(3):
+    for _ in range(80):
         found = False
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
@@ -638,4 +786,4 @@ def _kill_uid(uid: int) -> None:
                 continue
         if not found:
             return
-        time.sleep(0.05)
+        time.sleep(0.025)

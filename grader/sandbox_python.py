@@ -27,15 +27,24 @@ import stat
 import sys
 import sysconfig
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 CACHE = Path(os.environ.get("GRADER_SANDBOX_CACHE", "/var/cache/grade-sandbox"))
 _SKIP_STDLIB = {"site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "dist-packages"}
-PROFILES = {
-    # top-level names in site-packages each profile needs (prefix match; dist-info included)
-    "numpy": ("numpy",),
-    "tensorflow": None,  # everything
-}
+PROFILES = ("numpy", "tensorflow")  # both see every installed package but the grader's own
+# The grader's own distribution (its checks, references, editable-install hooks) is never mirrored.
+_GRADER_ENTRIES = ("grader", "__editable__", "_grader")
+
+
+@dataclass(frozen=True)
+class SandboxPython:
+    """The interpreter a child runs, the folders it lives in, and the site-packages it may import."""
+
+    executable: str
+    roots: list[str]  # its installation prefix (bound read-only under bubblewrap)
+    site_packages: list[str]
+    note: str | None = None
 
 
 def _others_can_read(path: Path) -> bool:
@@ -61,16 +70,15 @@ def site_packages() -> list[str]:
 
 
 def _link_tree(source: Path, destination: Path, skip_top: set[str] | None = None,
-               keep_top: tuple[str, ...] | None = None) -> None:
+               drop_top: tuple[str, ...] = ()) -> None:
     for root, dirs, files in os.walk(source):
         rel = Path(root).relative_to(source)
         if rel == Path("."):
             if skip_top:
                 dirs[:] = [d for d in dirs if d not in skip_top and not d.startswith("config-")]
-            if keep_top is not None:
-                dirs[:] = [d for d in dirs if d.startswith(keep_top)]
-                files = [f for f in files if f.startswith(keep_top)]
-            files = [f for f in files if not f.endswith(".pth") and not f.startswith("__editable__")]
+            dirs[:] = [d for d in dirs if not d.lower().startswith(drop_top)] if drop_top else dirs
+            files = [f for f in files if not f.endswith(".pth") and not f.startswith("__editable__")
+                     and not (drop_top and f.lower().startswith(drop_top))]
         target = destination / rel
         target.mkdir(parents=True, exist_ok=True)
         os.chmod(target, 0o755)
@@ -90,13 +98,13 @@ def _link(source: Path, target: Path) -> None:
         os.chmod(target, 0o644 | (0o111 if os.access(source, os.X_OK) else 0))
 
 
-def _mirror_key(profile: str) -> str:
+def _mirror_key() -> str:
     material = json.dumps([sys.version, os.path.realpath(sys.executable), sys.base_prefix, sys.prefix,
-                           profile, [os.stat(p).st_mtime_ns for p in site_packages()]])
+                           "all-but-grader", [os.stat(p).st_mtime_ns for p in site_packages()]])
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def _build_mirror(profile: str, destination: Path) -> None:
+def _build_mirror(destination: Path) -> None:
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     building = Path(tempfile.mkdtemp(prefix="building-", dir=destination.parent))
     os.chmod(building, 0o755)
@@ -109,35 +117,42 @@ def _build_mirror(profile: str, destination: Path) -> None:
         _link(shared, lib / shared.name)
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     _link_tree(stdlib, lib / version, skip_top=_SKIP_STDLIB)
-    keep = PROFILES[profile]
     for packages in site_packages():
-        _link_tree(Path(packages), lib / version / "site-packages", keep_top=keep)
+        _link_tree(Path(packages), lib / version / "site-packages", drop_top=_GRADER_ENTRIES)
     os.rename(building, destination)
 
 
-def sandbox_python(profile: str) -> tuple[str, list[str], str | None]:
-    """(interpreter, site-packages folders, note) for a child of ``profile`` ("numpy"/"tensorflow").
+def sandbox_python(profile: str) -> SandboxPython:
+    """The interpreter, prefix and site-packages for a child of ``profile`` ("numpy"/"tensorflow").
 
-    Not root, or everything already readable: this interpreter as it is.
-    Otherwise the mirror (built on first use). ``note`` says what was done.
+    Not root, or everything already readable: this interpreter's real binary and
+    prefix, with this environment's site-packages. Otherwise the mirror (built
+    on first use, every package but the grader's own). The child is started
+    from the real binary, never the virtual environment's, so only the folders
+    named here need to exist in its world.
     """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown sandbox profile {profile!r}")
     packages = site_packages()
+    executable = os.path.realpath(sys.executable)
     if os.geteuid() != 0:
-        return sys.executable, packages, None
+        return SandboxPython(executable, [sys.base_prefix], packages)
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    if _others_can_read(stdlib) and all(_others_can_read(Path(p)) for p in packages):
-        return sys.executable, packages, None
+    if _others_can_read(stdlib) and all(_others_can_read(Path(p)) for p in packages) \
+            and _others_can_read(Path(executable)):
+        return SandboxPython(executable, [sys.base_prefix], packages)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    destination = CACHE / f"py-{_mirror_key(profile)}"
+    destination = CACHE / f"py-{_mirror_key()}"
     if not destination.is_dir():
         CACHE.mkdir(parents=True, exist_ok=True)
         os.chmod(CACHE, 0o755)
         try:
-            _build_mirror(profile, destination)
+            _build_mirror(destination)
         except FileExistsError:
             pass  # another grader built it meanwhile
         except OSError:
             if not destination.is_dir():
                 raise
     site = destination / "lib" / version / "site-packages"
-    return str(destination / "bin" / version), [str(site)], "interpreter mirrored for the sandbox uid"
+    return SandboxPython(str(destination / "bin" / version), [str(destination)], [str(site)],
+                         "interpreter mirrored for the sandbox uid")

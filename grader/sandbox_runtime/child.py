@@ -1,14 +1,18 @@
 """The sandboxed child: imports one student module and answers calls.
 
-Run as ``python -I child.py CONFIG_JSON`` by ``grader.sandbox``; never imported by
-the grader. Order matters and is the security argument:
+Run as ``python -s -S -P -B -u child.py CONFIG_JSON`` by ``grader.sandbox``
+(not ``-I``: that would ignore the ``PYTHONHASHSEED`` the parent sets in the
+child's otherwise empty environment); never imported by the grader. Order
+matters and is the security argument:
 
 1. load the wire format (``protocol.py``, by path) and NumPy, and the modules the
    configuration asks to pre-import, while still trusted;
 2. set resource limits (hard = soft, so they cannot be raised again);
-3. when root: leave the network namespace (where permitted) and drop to the
-   unprivileged uid/gid chosen by the parent;
-4. only then put the submission's folder on ``sys.path`` and import it;
+3. under bubblewrap: remount the scratch folders with an inode cap, then drop
+   every capability (bounding and ambient sets included) and set no_new_privs;
+   without bubblewrap, as root: leave the network namespace, make the file
+   system read-only and drop to the unprivileged uid/gid chosen by the parent;
+4. report what held, then put the submission's folder on ``sys.path`` and import it;
 5. answer ``call`` requests until the parent closes the request pipe.
 
 Everything the child sends is plain data (see ``protocol.py``); the parent
@@ -144,6 +148,56 @@ def _isolate_filesystem(workdir: str, hide: list) -> bool:
     return True
 
 
+_PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
+_PR_SET_SECUREBITS = 28
+# noroot, no_setuid_fixup, keep_caps off, no_cap_ambient_raise: each locked (uid 0 of the
+# namespace never regains capabilities, not even through execve).
+_SECUREBITS_LOCKED = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40 | 0x80
+
+
+def _cap_scratch(folders: list, size_bytes: dict, inodes: int) -> bool:
+    """Mount a fresh tmpfs over each scratch folder, capped in bytes and inodes (bubblewrap mode).
+
+    bubblewrap caps only the size; the inode cap needs this mount, made with the
+    CAP_SYS_ADMIN the child holds in its own user namespace until ``_drop_capabilities``.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    done = True
+    for folder in folders:
+        options = f"size={int(size_bytes[folder])},nr_inodes={int(inodes)},mode=0700".encode()
+        if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options) != 0:
+            done = False
+    return done
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities() -> bool:
+    """Empty every capability set and forbid regaining any; True when /proc confirms all are zero."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_SECUREBITS, _SECUREBITS_LOCKED, 0, 0, 0)
+        for cap in range(64):
+            libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
+        libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+        libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), (_CapData * 2)())
+        libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        with open("/proc/self/status") as status:
+            fields = dict(line.split(":", 1) for line in status if line.startswith("Cap"))
+        return all(int(fields[name], 16) == 0 for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"))
+    except (OSError, AttributeError, KeyError, ValueError):
+        return False
+
+
 def _drop_privileges(uid: int, gid: int) -> None:
     os.setgroups([])
     os.setgid(gid)
@@ -185,9 +239,16 @@ def _import_submission():
 
 
 def main() -> None:
-    _apply_limits(CONFIG.get("limits", {}), CONFIG.get("uid"))
+    _apply_limits(CONFIG.get("limits", {}), CONFIG.get("uid") or CONFIG.get("private_uid"))
     isolation = {"network": False, "uid": os.getuid(), "filesystem": False}
-    if CONFIG.get("uid") is not None:
+    bubblewrap = CONFIG.get("bubblewrap")
+    if bubblewrap:
+        isolation["scratch_inodes"] = _cap_scratch(bubblewrap["scratch"], bubblewrap["scratch_bytes"],
+                                                   bubblewrap["inodes"])
+        isolation["capabilities_dropped"] = _drop_capabilities()
+        isolation["network"] = isolation["filesystem"] = True  # the namespaces bubblewrap made
+        isolation["stdlib_readable"] = os.access(os.path.dirname(os.__file__), os.R_OK | os.X_OK)
+    elif CONFIG.get("uid") is not None:
         if CONFIG.get("isolate_network", True):
             isolation["network"] = _leave_network()
         isolation["filesystem"] = _isolate_filesystem(CONFIG["workdir"], CONFIG.get("hide", []))

@@ -37,6 +37,7 @@ MAX_FRAME_BYTES = 256 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 _MAX_DEPTH = 32
 _MAX_ITEMS = 1_000_000
+_MAX_BLOBS = 10_000
 
 
 class ProtocolError(Exception):
@@ -215,8 +216,12 @@ def _expect_list(value: object) -> list:
     return value
 
 
-def decode(payload: bytes) -> dict:
-    """Decode one frame payload; raise ProtocolError on anything malformed."""
+def decode(payload: bytes, *, max_json_bytes: int | None = None) -> dict:
+    """Decode one frame payload; raise ProtocolError on anything malformed.
+
+    ``max_json_bytes`` caps the JSON document before it is parsed (the grader's
+    side: a huge document costs far more memory parsed than sent).
+    """
     newline = payload.find(b"\n")
     if newline < 0 or newline > 100_000:
         raise ProtocolError("frame has no header")
@@ -231,10 +236,16 @@ def decode(payload: bytes) -> dict:
         raise ProtocolError("negative length in frame header")
     if position + json_length + sum(blob_lengths) != len(payload):
         raise ProtocolError("frame lengths do not add up")
+    if max_json_bytes is not None and json_length > max_json_bytes:
+        raise ProtocolError(f"a JSON document of {json_length} bytes (limit {max_json_bytes})")
+    if len(blob_lengths) > _MAX_BLOBS:
+        raise ProtocolError(f"{len(blob_lengths)} arrays in one reply (limit {_MAX_BLOBS})")
     try:
         document = json.loads(payload[position : position + json_length])
     except ValueError as error:
-        raise ProtocolError(f"frame is not valid JSON: {error}") from None
+        raise ProtocolError(f"frame is not valid JSON: {str(error)[:100]}") from None
+    except RecursionError:
+        raise ProtocolError("a JSON document nested too deeply") from None
     position += json_length
     arrays = []
     for length in blob_lengths:
