@@ -76,6 +76,12 @@ find_python() {
     return 1
 }
 
+# bubblewrap builds each student's sandbox from nothing (the report header says whether it held).
+if ! command -v bwrap >/dev/null 2>&1; then
+    (apt-get update -qq && apt-get install -y -qq bubblewrap) \
+        || echo "note: bubblewrap could not be installed; the sandbox falls back to rlimits and a private uid"
+fi
+
 PYTHON="$(find_python || true)"
 if [ -z "$PYTHON" ]; then
     apt-get update -qq
@@ -307,6 +313,11 @@ def export_gradescope(*, exercise_id: str, out: Path, catalogue=None,
     return _write_zip(Path(out), files, executable=("setup.sh", "run_autograder"))
 
 
+# Student text (exception messages, printed output) is shown by Gradescope as plain text,
+# never as its default "simple_format" (sanitized HTML, which keeps links and images).
+TEXT_FORMATS = {"output_format": "text", "test_output_format": "text", "test_name_format": "text"}
+
+
 def gradescope_results(result, *, hidden_visibility: str = "after_published") -> dict:
     """Gradescope's results.json for an ``ExerciseResult``; hidden checks' messages withheld."""
     tests = []
@@ -325,6 +336,7 @@ def gradescope_results(result, *, hidden_visibility: str = "after_published") ->
         "score": round(result.score, 6),
         "execution_time": max(1, round(result.duration_s)),
         "output": "\n".join(result.notes),
+        **TEXT_FORMATS,
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": {"exercise": result.exercise, "grader_version": result.grader_version},
@@ -378,7 +390,7 @@ def gradescope_main(root: Path | None = None) -> int:
     except Exception as error:  # a grader problem (missing dataset, bug): zero and a note; staff get the rest
         traceback.print_exc(file=sys.stdout)
         reason = str(error) if isinstance(error, GraderError) else type(error).__name__
-        payload = {"score": 0.0, "stdout_visibility": "hidden", "tests": [],
+        payload = {"score": 0.0, "stdout_visibility": "hidden", "tests": [], **TEXT_FORMATS,
                    "output": f"the grader could not grade this submission ({reason}); "
                              f"please tell the course staff"}
     _write_json(results, payload)
