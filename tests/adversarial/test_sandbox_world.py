@@ -352,3 +352,40 @@ def f():
     finally:
         tracemalloc.stop()
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+@needs_bwrap
+def test_bubblewrap_holds_without_a_private_uid_too(tmp_path):
+    """As a normal user the grader cannot lease a uid; bubblewrap's world is the same."""
+    import dataclasses
+
+    platform = dataclasses.replace(detect_platform(), private_uid=False)
+    source = f"""
+        import os
+        def look():
+            return [os.path.exists({str(ROOT / '.git')!r}), sorted(p for p in os.listdir("/proc") if p.isdigit())]
+    """
+    with _sandbox(tmp_path, source, platform=platform) as sandbox:
+        assert sandbox.isolation.full and not sandbox.isolation.uid_dropped
+        assert sandbox.call("look").value == [False, ["1", "2"]]
+
+
+def test_without_bubblewrap_the_fallback_grades_and_says_so(tmp_path):
+    import dataclasses
+
+    platform = dataclasses.replace(detect_platform(), bwrap=None)
+    with _sandbox(tmp_path, "def f():\n    return 41 + 1\n", platform=platform) as sandbox:
+        assert sandbox.call("f").value == 42
+        assert sandbox.isolation.describe().startswith("bubblewrap not available (fallback)")
+        assert not sandbox.isolation.full
+
+
+def test_require_isolation_refuses_the_fallback(tmp_path):
+    import dataclasses
+
+    from grader.errors import SandboxUnavailable
+
+    platform = dataclasses.replace(detect_platform(), bwrap=None)
+    with pytest.raises(SandboxUnavailable, match="bubblewrap"):
+        with _sandbox(tmp_path, "def f():\n    return 1\n", platform=platform, require_isolation=True):
+            pass
