@@ -15,6 +15,12 @@ graded again. Every output in OUT (``gradebook.csv``, ``results/<id>.json|md|htm
 ``summary.html``) is derived from the journal alone, sorted and without
 timestamps, so an interrupted and resumed run writes the same bytes as an
 uninterrupted one.
+
+OUT must lie outside DIR, and is made private on every run (the folder and its
+sub-folders 0700, every file 0600, whatever they were). Names that sanitize to
+the same id get distinct ids that depend on the set of names only
+(``assign_ids``), and a submission the disk cannot hold (a member path too
+long) is refused alone.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import sys
 import threading
 import time
@@ -40,7 +47,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, option_types
 from grader.archive import JUNK_NAMES, copy_folder, extract_zip
 from grader.errors import GraderError, SubmissionError
 from grader.journal import FINAL_STATUSES, JOURNAL_NAME, Journal, read_journal, record_key
@@ -74,6 +81,47 @@ def sanitize_id(name: str) -> str:
     return cleaned or "submission"
 
 
+def _name_hash(name: str, length: int = 8) -> str:
+    return hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:length]
+
+
+def assign_ids(names: list[str], stems: dict[str, str] | None = None) -> dict[str, str]:
+    """A distinct, stable id for each entry name of DIR (``alice``, ``a b.zip``, ...).
+
+    An id depends on the set of names only, never on their order: a name whose sanitized
+    stem (``stems[name]``, default the name itself) is shared with no other entry (case
+    folded, for case-insensitive disks) is that stem; in a group of entries sharing one,
+    the one entry whose name *is* the stem keeps it (``alice`` beside ``Alice!``), and every
+    other gets ``<stem>-<8 hex digits of sha256(its name)>``.
+    """
+    stems = stems or {}
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(sanitize_id(stems.get(name, name)).lower(), []).append(name)
+    ids: dict[str, str] = {}
+    for members in groups.values():
+        bases = {m: sanitize_id(stems.get(m, m)) for m in members}
+        if len(members) == 1:
+            ids[members[0]] = bases[members[0]]
+            continue
+        keepers = [m for m in members if m == bases[m]]
+        for member in members:
+            if len(keepers) == 1 and member == keepers[0]:
+                ids[member] = bases[member]
+            else:
+                ids[member] = f"{bases[member]}-{_name_hash(member)}"
+    # A hashed id equal to another entry's plain name (vanishingly unlikely): a longer hash.
+    seen: dict[str, str] = {}
+    for name in sorted(ids, key=lambda n: (ids[n] != sanitize_id(stems.get(n, n)), n)):
+        candidate, length = ids[name], 8
+        while candidate.lower() in seen:
+            length += 8
+            candidate = f"{sanitize_id(stems.get(name, name))}-{_name_hash(name, length)}"
+        seen[candidate.lower()] = name
+        ids[name] = candidate
+    return ids
+
+
 def discover(directory: Path, *, exclude: Path | None = None) -> tuple[list[Entry], list[str]]:
     """The submissions in ``directory`` (sorted by name) and warnings about what was skipped."""
     if not directory.is_dir():
@@ -86,8 +134,7 @@ def discover(directory: Path, *, exclude: Path | None = None) -> tuple[list[Entr
     if (len(items) == 1 and folders and (folders[0] / GRADESCOPE_METADATA).is_file()):
         return discover(folders[0], exclude=exclude)
     excluded = exclude.resolve() if exclude is not None else None
-    entries: list[Entry] = []
-    taken: set[str] = set()
+    found: list[tuple[Path, str, str]] = []
     for path in items:
         if path.name in JUNK_NAMES or path.name == GRADESCOPE_METADATA:
             continue
@@ -102,14 +149,13 @@ def discover(directory: Path, *, exclude: Path | None = None) -> tuple[list[Entr
             kind, stem = "zip", path.name[: -len(".zip")]
         else:
             continue
-        base = sanitize_id(stem)
-        candidate, number = base, 2
-        while candidate.lower() in taken:
-            candidate, number = f"{base}-{number}", number + 1
-        if candidate != stem:
-            warnings.append(f"{path.name} is graded as {candidate!r}")
-        taken.add(candidate.lower())
-        entries.append(Entry(id=candidate, source=path, kind=kind))
+        found.append((path, kind, stem))
+    ids = assign_ids([p.name for p, _, _ in found], {p.name: stem for p, _, stem in found})
+    entries: list[Entry] = []
+    for path, kind, stem in found:
+        if ids[path.name] != stem:
+            warnings.append(f"{path.name} is graded as {ids[path.name]!r}")
+        entries.append(Entry(id=ids[path.name], source=path, kind=kind))
     return sorted(entries, key=lambda e: e.id), warnings
 
 
@@ -164,10 +210,10 @@ def normalize(root: Path, names: list[str]) -> Path:
 def prepare(entry: Entry, destination: Path, names: list[str]) -> None:
     """Copy or extract ``entry`` into ``destination`` (new), normalize it and hash it."""
     try:
-        if entry.kind == "zip":
-            root = extract_zip(entry.source, destination)
+        if entry.kind == "zip":  # files 0600: every file written in OUT is private
+            root = extract_zip(entry.source, destination, file_mode=0o600)
         else:
-            root = copy_folder(entry.source, destination)
+            root = copy_folder(entry.source, destination, file_mode=0o600)
     except SubmissionError as error:
         entry.refused = str(error)
         try:
@@ -264,8 +310,8 @@ def grade_pair(exercise, folder: str, seed: int | None, timeout_s: float | None,
         return _zero_outcome(exercise, "error", _describe_error(error))
     data = result.to_dict(show_hidden=True)
     data["submission"] = _handed_in(exercise)
-    outcome = {"status": "graded", "result": data, "title": result.title,
-               "notes": list(result.notes), "message": ""}
+    outcome = {"status": "missing" if result.missing else "graded", "result": data, "title": result.title,
+               "notes": list(result.notes), "message": result.message}
     figures = getattr(result, "figures", None)  # a lab's learning curves: (title, base64 PNG)
     if figures:
         outcome["figures"] = [[str(title), str(png)] for title, png in figures]
@@ -333,6 +379,46 @@ def _locked(out: Path):
         os.close(fd)
 
 
+def check_out_folder(directory: Path, out: Path) -> None:
+    """Refuse an OUT that is DIR or lies inside it: it would be taken for submissions, and
+    the class folder (often readable by the students) would hold the gradebook."""
+    try:
+        source, target = directory.resolve(), out.resolve()
+    except (OSError, RuntimeError) as error:  # a loop of links
+        raise GraderError(f"cannot resolve {out} or {directory}: {error}") from None
+    if target == source:
+        raise GraderError(f"--out {out} is the folder of submissions itself; choose a folder "
+                          "outside it (e.g. next to it).")
+    if source in target.parents:
+        raise GraderError(f"--out {out} is inside the folder of submissions {directory}; "
+                          "choose a folder outside it (e.g. next to it).")
+
+
+def make_private(out: Path) -> None:
+    """Create OUT (mode 0700) or make an existing one private: OUT and its sub-folders 0700,
+    every file in it 0600 (the journal holds hidden checks' messages and every grade)."""
+    try:
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if out.is_symlink() or not out.is_dir():
+            raise GraderError(f"--out {out} is not a folder.")
+        os.chmod(out, 0o700)
+        for folder, subfolders, names in os.walk(out, followlinks=False):
+            for name in subfolders + names:
+                path = os.path.join(folder, name)
+                info = os.lstat(path)
+                if stat.S_ISDIR(info.st_mode):
+                    wanted = 0o700
+                elif stat.S_ISREG(info.st_mode):
+                    wanted = 0o600
+                else:
+                    continue  # a link is left alone (never followed)
+                if stat.S_IMODE(info.st_mode) != wanted:
+                    os.chmod(path, wanted)
+    except OSError as error:
+        raise GraderError(f"cannot create or make private {error.filename or out}: "
+                          f"{error.strerror or error}") from None
+
+
 def _select_exercises(catalogue, names: list[str] | None) -> list:
     if names is None:
         chosen = [e for e in catalogue if e.implemented]  # as `grade all`: labs too
@@ -361,10 +447,12 @@ def grade_batch(*, directory: Path, out: Path, jobs: int | None = None,
         catalogue = load_catalogue()
     chosen = _select_exercises(catalogue, exercises)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    try:  # private: the journal holds hidden checks' messages and every student's grades
-        out.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as error:
-        raise GraderError(f"cannot create {out}: {error.strerror}") from None
+    if timeout_s is not None and not (option_types.MIN_TIMEOUT_S <= timeout_s
+                                      <= option_types.MAX_TIMEOUT_S):
+        raise GraderError(f"--timeout must be from {option_types.MIN_TIMEOUT_S:g} to "
+                          f"{option_types.MAX_TIMEOUT_S:g} seconds, not {timeout_s!r}.")
+    check_out_folder(directory, out)
+    make_private(out)
     summary = BatchSummary(out=out)
     settings = {k: v for k, v in (("seed", seed), ("timeout_s", timeout_s)) if v is not None}
     with _locked(out), Journal(out / JOURNAL_NAME) as journal:
@@ -614,8 +702,14 @@ def collect(*, entries: list[Entry], exercises: list, keys: dict,
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, mode 0600 (OUT is private)."""
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8", newline="") as handle:
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()  # left by a kill -9 mid-write
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags, 0o600)
+    with open(fd, "w", encoding="utf-8", newline="") as handle:
+        os.fchmod(fd, 0o600)  # whatever the umask
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
@@ -639,7 +733,8 @@ def derive_outputs(*, out: Path, entries: list[Entry], exercises: list, keys: di
 
     rows = collect(entries=entries, exercises=exercises, keys=keys, records=records)
     folder = out / "results"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
     for row in rows:
         run = results.RunResult(row.exercises)
         _write_atomic(folder / f"{row.id}.json", results.to_json(run) + "\n")
@@ -660,13 +755,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("directory", type=Path, metavar="DIR")
     parser.add_argument("--out", type=Path, required=True, metavar="OUT",
                         help="folder for the journal, gradebook.csv, results/ and summary.html")
-    parser.add_argument("--jobs", type=int, metavar="N",
+    parser.add_argument("--jobs", type=option_types.jobs, metavar="N",
                         help="parallel graders (default: the number of CPUs)")
     parser.add_argument("--exercises", metavar="A,B",
                         help="comma-separated exercise ids (default: every one with checks)")
-    parser.add_argument("--timeout", type=float, metavar="S",
-                        help="wall-clock limit in seconds for one call into a student's code")
-    parser.add_argument("--seed", type=int,
+    parser.add_argument("--timeout", type=option_types.timeout_seconds, metavar="S",
+                        help="wall-clock limit in seconds for one call into a student's code "
+                             "(0.1 to 3600)")
+    parser.add_argument("--seed", type=option_types.seed,
                         help="seed for generated inputs (default: derandomized)")
     parser.add_argument("--require-isolation", action="store_true",
                         help="refuse to grade unless the sandbox can drop privileges and the "

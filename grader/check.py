@@ -16,9 +16,10 @@ may return a fraction in [0, 1] for partial credit. Checks never print.
 
 from __future__ import annotations
 
+import contextvars
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from grader.errors import ConfigError
@@ -63,11 +64,12 @@ class StopCheck(BaseException):
 
 
 class NotImplementedYet(StopCheck):
-    """The student's function still raises NotImplementedError."""
+    """The student's function still raises NotImplementedError (and has never returned in this run)."""
 
-    def __init__(self, function: str) -> None:
+    def __init__(self, function: str, call: str | None = None) -> None:
         super().__init__(function)
         self.function = function
+        self.call = call  # the call that raised it, shown if the function turns out to be partial
 
 
 class ChildDied(StopCheck):
@@ -81,6 +83,61 @@ class ChildDied(StopCheck):
 
 class CheckTimedOut(StopCheck):
     """The check used up its own time limit."""
+
+
+# ChildFailure kinds that end a function for the rest of the run: calling it again would
+# only cost every later check the same wait or the same dead child.
+DISABLING_KINDS = ("timeout", "limit", "crash", "exit")
+_DISABLED_VERBS = {"timeout": "timed out", "limit": "exhausted a limit", "crash": "crashed",
+                   "exit": "ended the process"}
+
+
+class FunctionDisabled(StopCheck):
+    """The function timed out or killed the child in an earlier check: it is not called again."""
+
+    def __init__(self, function: str, failure: ChildFailure) -> None:
+        self.function = function
+        self.failure = failure
+        self.message = (f"{function} {_DISABLED_VERBS.get(failure.kind, 'failed')} in an earlier check; "
+                        f"not called again ({failure.reason})")
+        super().__init__(self.message)
+
+
+@dataclass
+class CallLedger:
+    """What one run (one exercise, one submission) has learned about each function.
+
+    ``returned``: functions that returned a value at least once, so a later
+    NotImplementedError is a failure on that input, not a stub. ``disabled``:
+    functions that timed out or killed the child, with the failure; they are not
+    called again.
+    """
+
+    returned: set[str] = field(default_factory=set)
+    disabled: dict[str, ChildFailure] = field(default_factory=dict)
+
+
+_NOTES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("grader_check_notes", default=None)
+
+
+def add_note(text: str) -> None:
+    """A gentle remark on a passing result (e.g. a NumPy scalar accepted where an int is asked).
+
+    The runner shows it with the check; outside a check it is dropped.
+    """
+    notes = _NOTES.get()
+    if notes is not None and text not in notes:
+        notes.append(text)
+
+
+def collect_notes() -> tuple[list[str], contextvars.Token]:
+    """Start collecting notes for one check: ``(notes, token)``; end with ``_NOTES.reset(token)``."""
+    notes: list[str] = []
+    return notes, _NOTES.set(notes)
+
+
+def stop_collecting_notes(token: contextvars.Token) -> None:
+    _NOTES.reset(token)
 
 
 class StudentRaised(CheckFailure):
@@ -126,12 +183,14 @@ class Submission:
     """What a check sees of a submission: its functions, callable through the sandbox."""
 
     def __init__(self, sandbox: Sandbox, *, deadline: float, call_timeout_s: float, seed: int | None,
-                 exercise=None, folder=None) -> None:
+                 exercise=None, folder=None, ledger: CallLedger | None = None) -> None:
         self._sandbox = sandbox
         self._deadline = deadline
         self._call_timeout_s = call_timeout_s
         self.seed = seed
         self.calls = 0
+        self.ledger = ledger if ledger is not None else CallLedger()
+        self.last_stub_call: str | None = None  # set by the runner when the check ended on a stub
         self.exercise = exercise  # the catalogue entry (labs read their thresholds from it)
         self.folder = folder  # a lab's submission folder (read as plain data, never imported)
 
@@ -154,46 +213,68 @@ class Submission:
             raise CheckTimedOut()
         return min(self._call_timeout_s, remaining)
 
+    def _start(self, function: str) -> float:
+        """The timeout for a call of ``function``; refuse a function that ended earlier in the run."""
+        failure = self.ledger.disabled.get(function)
+        if failure is not None:
+            raise FunctionDisabled(function, failure)
+        return self._timeout()
+
+    def _child_failed(self, failure: ChildFailure, function: str, timeout: float, call: str) -> StopCheck:
+        """The outcome of a call the child could not answer (the function may be disabled for the run)."""
+        if failure.kind == "timeout" and timeout < self._call_timeout_s:
+            return CheckTimedOut()  # the check's own budget ran out: not the function's fault alone
+        if failure.kind in DISABLING_KINDS:
+            self.ledger.disabled[function] = failure
+        return ChildDied(failure, call)
+
+    def _stub_or_failure(self, function: str, results: Sequence[CallResult], call: str) -> None:
+        """Raise NotImplementedYet when ``function`` behaves as a stub: it raised NotImplementedError
+        before ever returning in this run. A function that has returned is partial: its
+        NotImplementedError is an ordinary exception, failed on that input."""
+        if any(r.raised is None for r in results):
+            self.ledger.returned.add(function)
+        if function not in self.ledger.returned and any(r.raised_subclass_of("NotImplementedError")
+                                                        for r in results):
+            raise NotImplementedYet(function, call)
+
     def call_raw(self, function: str, *args: object, return_args: bool = False, **kwargs: object) -> CallResult:
         """Call and return what happened, exceptions included (for checks that expect one)."""
-        timeout = self._timeout()
+        timeout = self._start(function)
         self.calls += 1
         try:
             result = self._sandbox.call(function, *args, timeout=timeout, return_args=return_args, **kwargs)
         except ChildFailure as failure:
-            if failure.kind == "timeout" and timeout < self._call_timeout_s:
-                raise CheckTimedOut() from None
-            raise ChildDied(failure, format_call(function, args, kwargs)) from None
-        if result.raised_subclass_of("NotImplementedError"):
-            raise NotImplementedYet(function)
+            raise self._child_failed(failure, function, timeout, format_call(function, args, kwargs)) from None
+        self._stub_or_failure(function, [result], format_call(function, args, kwargs))
         return result
 
     def call_many(self, function: str, cases: list[dict]) -> list[CallResult]:
         """Call ``function(**case)`` for every case in one round trip (exceptions included)."""
-        timeout = self._timeout()
+        timeout = self._start(function)
         self.calls += len(cases)
         try:
             results = self._sandbox.call_many(function, [((), case) for case in cases], timeout=timeout)
         except ChildFailure as failure:
-            if failure.kind == "timeout" and timeout < self._call_timeout_s:
-                raise CheckTimedOut() from None
-            raise ChildDied(failure, f"{function} on {len(cases)} generated inputs") from None
-        if any(r.raised_subclass_of("NotImplementedError") for r in results):
-            raise NotImplementedYet(function)
+            raise self._child_failed(failure, function, timeout,
+                                     f"{function} on {len(cases)} generated inputs") from None
+        stub_call = None
+        for case, result in zip(cases, results, strict=False):
+            if result.raised_subclass_of("NotImplementedError"):
+                stub_call = format_call(function, (), case)
+                break
+        self._stub_or_failure(function, results, stub_call or f"{function} on {len(cases)} generated inputs")
         return results
 
     def build_model_file(self, function: str) -> bytes:
         """Call a model builder in the sandbox; return the bytes of the .keras file it saved."""
-        timeout = self._timeout()
+        timeout = self._start(function)
         self.calls += 1
         try:
             result = self._sandbox.build_and_save(function, timeout=timeout)
         except ChildFailure as failure:
-            if failure.kind == "timeout" and timeout < self._call_timeout_s:
-                raise CheckTimedOut() from None
-            raise ChildDied(failure, f"{function}()") from None
-        if result.raised_subclass_of("NotImplementedError"):
-            raise NotImplementedYet(function)
+            raise self._child_failed(failure, function, timeout, f"{function}()") from None
+        self._stub_or_failure(function, [result], f"{function}()")
         if result.raised is not None:
             raise StudentRaised(f"{function}()", result.raised)
         return result.value
@@ -209,6 +290,64 @@ class Submission:
 CheckFunction = Callable[[Submission], "float | None"]
 
 
+def each_function(sub: Submission, functions: Sequence[str], body: Callable[[str], None],
+                  *, file: str | None = None) -> None:
+    """Run ``body(function)`` for each function; each passing one earns an equal share.
+
+    A check shared by several functions ("inputs unchanged", "invalid arguments")
+    grades each on its own: a function that is missing, still a stub, broken,
+    or that ended earlier in the run costs only its share. Returns quietly when
+    every function passes; re-raises ``NotImplementedYet`` when every one is a
+    stub (the check is then skipped as usual); otherwise raises a
+    ``CheckFailure`` whose ``fraction`` is the passing share, led by the first
+    failure and followed by one verdict line per function.
+    """
+    verdicts: list[tuple[str, str | None]] = []  # (function, None if passed else why not)
+    first: CheckFailure | None = None
+    stubs: list[NotImplementedYet] = []
+    for index, function in enumerate(functions):
+        if function not in sub.functions:
+            verdicts.append((function, f"{file or 'the submission'} defines no function named {function!r}"))
+            continue
+        try:
+            body(function)
+        except NotImplementedYet as stub:
+            stubs.append(stub)
+            verdicts.append((function, "not implemented yet"))
+        except FunctionDisabled as disabled:
+            verdicts.append((function, disabled.message))
+        except ChildDied as died:
+            verdicts.append((function, f"{died.call}: {died.failure.reason}"))
+        except CheckTimedOut:
+            verdicts.append((function, "the check ran out of time"))
+            verdicts += [(f, "not run: the check ran out of time") for f in functions[index + 1:]]
+            break
+        except CheckFailure as failure:
+            first = first or failure
+            verdicts.append((function, failure.summary))
+        else:
+            verdicts.append((function, None))
+    passed = sum(1 for _, why in verdicts if why is None)
+    if passed == len(functions):
+        return
+    if len(stubs) == len(functions):
+        raise stubs[0]
+    lines = [f"  {'✓' if why is None else '✗'} {function}" + ("" if why is None else f": {why}")
+             for function, why in verdicts]
+    table = f"Each function earns {1 / len(functions):.0%} of this check ({passed} of {len(functions)} passed):\n"
+    table += "\n".join(lines)
+    fraction = passed / len(functions)
+    if first is not None:
+        failure = CheckFailure(first.summary, evidence=first.evidence, rule=first.rule, hint=first.hint,
+                               details="\n".join(part for part in (first.details, table) if part),
+                               fraction=fraction)
+        failure.smallest_input = first.smallest_input
+        failure.examples_tried = first.examples_tried
+        raise failure
+    raise CheckFailure(f"{passed} of the {len(functions)} functions of this check passed.", details=table,
+                       fraction=fraction)
+
+
 @dataclass(frozen=True)
 class Check:
     """One graded check. ``id`` is the slug used by ``--check``."""
@@ -220,6 +359,9 @@ class Check:
     needs: tuple[str, ...]
     hidden: bool = False
     timeout_s: float = 20.0
+    # Each function of ``needs`` earns its own share (``each_function``): the check runs while
+    # at least one of them is defined, and a missing one costs only its share.
+    per_function: bool = False
 
 
 def slugify(name: str) -> str:
@@ -244,6 +386,7 @@ class Checklist:
         hidden: bool = False,
         timeout_s: float = 20.0,
         id: str | None = None,
+        per_function: bool = False,
     ) -> Callable[[CheckFunction], CheckFunction]:
         def register(function: CheckFunction) -> CheckFunction:
             check_id = id or slugify(name)
@@ -251,7 +394,8 @@ class Checklist:
                 raise ConfigError(f"{self.exercise}: two checks share the id {check_id!r}")
             if points <= 0:
                 raise ConfigError(f"{self.exercise}: check {name!r} must be worth a positive number of points")
-            self.checks.append(Check(check_id, name, float(points), function, tuple(needs), hidden, timeout_s))
+            self.checks.append(Check(check_id, name, float(points), function, tuple(needs), hidden, timeout_s,
+                                     per_function))
             return function
 
         return register

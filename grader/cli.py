@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, option_types
 from grader.errors import GraderError
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
@@ -32,12 +32,14 @@ def _grading_parser(prog: str) -> argparse.ArgumentParser:
                         help="folder (or file) with the student's code (default: ./exercises)")
     parser.add_argument("--format", choices=("text", "json", "md", "html"), default="text")
     parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
-    parser.add_argument("--fail-under", type=float, metavar="SCORE",
+    parser.add_argument("--fail-under", type=option_types.score, metavar="SCORE",
                         help="exit with code 1 when the score is below SCORE")
     parser.add_argument("--show-hidden", action="store_true", help="show hidden checks' messages (instructors)")
-    parser.add_argument("--seed", type=int, help="seed for generated inputs (default: derandomized)")
-    parser.add_argument("--timeout", type=float, metavar="S",
-                        help="wall-clock limit in seconds for one call into the student's code")
+    parser.add_argument("--seed", type=option_types.seed,
+                        help="seed for generated inputs, 0 to 2**32-1 (default: derandomized)")
+    parser.add_argument("--timeout", type=option_types.timeout_seconds, metavar="S",
+                        help="wall-clock limit in seconds for one call into the student's code "
+                             "(0.1 to 3600)")
     parser.add_argument("--check", metavar="ID", help="run only the check(s) with this id (comma-separated)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help="folder with the datasets for the labs (default: $GRADER_DATA_DIR, the Keras cache, ...)")

@@ -2,19 +2,26 @@
 
 Every ``expect_*`` function either returns quietly or raises ``CheckFailure``.
 The order of the checks is the order a student should fix things in: the type
-(exact ``int``; exact ``np.ndarray``, not a subclass), then the dtype kind, the
+(an ``int``; exact ``np.ndarray``, not a subclass), then the dtype kind, the
 shape, finiteness, and only then the values, with stated tolerances. Nothing
 here trusts the received object: it arrives as decoded plain data.
+
+Numbers of the same kind count as the same (SPEC.md's conventions): a NumPy
+integer scalar where an ``int`` is asked, a NumPy floating scalar where a
+``float`` is asked, get full credit with a gentle note (``same_kind_number``).
+``bool`` (Python or NumPy) is not an int here; what crosses the wire stays
+strict (no ndarray subclasses, no other objects).
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from grader.check import CheckFailure, format_value
+from grader.check import CheckFailure, add_note, format_value
 from grader.sandbox_runtime.protocol import NumpyScalar, Unsupported
 
 
@@ -29,13 +36,40 @@ def describe_type(value: object) -> str:
     return type(value).__name__
 
 
+_INTEGER_DTYPES = frozenset(f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64))
+_FLOAT_DTYPES = frozenset(("float16", "float32", "float64", "longdouble", "float128", "float96"))
+
+
+def same_kind_number(received: object, kind: type, *, function: str = "your function") -> object:
+    """``received`` as a Python ``kind`` (int or float) when it is a NumPy scalar of that kind.
+
+    The NumPy scalar is accepted with a note; anything else comes back unchanged
+    (and fails the caller's type test as before). Only the plain value decoded
+    from the wire is used.
+    """
+    if not isinstance(received, NumpyScalar):
+        return received
+    if kind is int and received.dtype in _INTEGER_DTYPES and type(received.value) is int:
+        add_note(f"{function} returned numpy.{received.dtype} where an int is asked: accepted as the same "
+                 "number (int(...) would make it a plain Python int).")
+        return received.value
+    if kind is float and received.dtype in _FLOAT_DTYPES and type(received.value) is float:
+        add_note(f"{function} returned numpy.{received.dtype} where a float is asked: accepted as the same "
+                 "number (float(...) would make it a plain Python float).")
+        return received.value
+    return received
+
+
 def _evidence(call: str, expected: str, received: str) -> list[tuple[str, str]]:
     return [("call", call), ("expected", expected), ("received", received)]
 
 
 def expect_int(received: object, expected: int, *, call: str, rule: str | None = None,
                hint: str | None = None) -> None:
-    """An exact Python ``int`` equal to ``expected`` (bool and numpy integers are refused)."""
+    """An ``int`` equal to ``expected``: a Python int, or a NumPy integer scalar (with a note).
+
+    ``bool``, floats and NumPy floats are refused."""
+    received = same_kind_number(received, int, function=call.split("(")[0])
     if type(received) is not int:
         hint_text = None
         if isinstance(received, NumpyScalar) or type(received) is float:
@@ -56,8 +90,13 @@ def expect_int(received: object, expected: int, *, call: str, rule: str | None =
         )
 
 
+_FUNCTION: contextvars.ContextVar[str] = contextvars.ContextVar("compared_function", default="your function")
+
+
 def _structure_mismatch(received: object, expected: object, path: str) -> str | None:
     """The first place where ``received`` differs from ``expected`` in type or value, or None."""
+    if type(expected) is int or type(expected) is float:
+        received = same_kind_number(received, type(expected), function=_FUNCTION.get())
     if type(expected) is int:
         if type(received) is not int:
             return f"{path or 'the result'} should be an int, got {describe_type(received)} {format_value(received)}"
@@ -97,8 +136,14 @@ def _structure_mismatch(received: object, expected: object, path: str) -> str | 
 
 def expect_exact(received: object, expected: object, *, call: str, rule: str | None = None,
                  hint: str | None = None) -> None:
-    """Equal in value *and* type, recursively (ints, strings, tuples, lists, dicts)."""
-    problem = _structure_mismatch(received, expected, "")
+    """Equal in value *and* type, recursively (ints, strings, tuples, lists, dicts).
+
+    NumPy scalars count as the Python numbers of the same kind (with a note)."""
+    token = _FUNCTION.set(call.split("(")[0])
+    try:
+        problem = _structure_mismatch(received, expected, "")
+    finally:
+        _FUNCTION.reset(token)
     if problem:
         raise CheckFailure(
             f"{call.split('(')[0]} returned a wrong result: {problem}.",
@@ -144,6 +189,16 @@ def expect_rejections(sub, cases: list[tuple[str, dict, tuple[str, ...]]]) -> No
     for function, kwargs, names in cases:
         expect_value_error(sub.call_raw(function, **kwargs), argument=names,
                            call=format_call(function, (), kwargs))
+
+
+def expect_rejections_each(sub, cases: list[tuple[str, dict, tuple[str, ...]]], *, file: str | None = None
+                           ) -> None:
+    """``expect_rejections`` with one share per function (``grader.check.each_function``)."""
+    from grader.check import each_function
+
+    functions = list(dict.fromkeys(function for function, _, _ in cases))
+    each_function(sub, functions, lambda name: expect_rejections(sub, [c for c in cases if c[0] == name]),
+                  file=file)
 
 
 def first_difference(received: np.ndarray, expected: np.ndarray, rtol: float, atol: float
@@ -224,19 +279,24 @@ def expect_unchanged(sent: Sequence[np.ndarray], after: Sequence[object] | None,
 
 
 def expect_inputs_unchanged(sub, calls: list[tuple[str, dict]]) -> None:
-    """Each ``(function, kwargs)`` call leaves its array arguments as they were sent.
+    """Each ``(function, kwargs)`` call returns and leaves its array arguments as they were sent.
 
     The child sends back its arguments after the call; they are compared with the
-    grader's own copies (a call that raises is left to the other checks).
+    grader's own copies. A call that raises earns nothing here: only a function
+    that returned has shown that it leaves its inputs alone.
     """
-    from grader.check import format_call
+    from grader.check import StudentRaised, format_call
 
     for function, kwargs in calls:
+        call = format_call(function, (), kwargs)
         result = sub.call_raw(function, return_args=True, **kwargs)
-        if result.raised is None and isinstance(result.kwargs_after, dict):
-            names = [k for k, v in kwargs.items() if isinstance(v, np.ndarray)]
-            expect_unchanged([kwargs[k] for k in names], [result.kwargs_after.get(k) for k in names], names,
-                             call=format_call(function, (), kwargs))
+        if result.raised is not None:
+            raise StudentRaised(call, result.raised)
+        if not isinstance(result.kwargs_after, dict):
+            raise CheckFailure(f"{function}'s arguments did not come back after the call, so the grader "
+                               "cannot tell whether they were modified.", evidence=[("call", call)])
+        names = [k for k, v in kwargs.items() if isinstance(v, np.ndarray)]
+        expect_unchanged([kwargs[k] for k in names], [result.kwargs_after.get(k) for k in names], names, call=call)
 
 
 def is_close_scalar(received: float, expected: float, rtol: float, atol: float) -> bool:

@@ -20,6 +20,10 @@ class SubmissionError(GraderError):
     """The submission cannot be graded at all (missing file, unreadable archive, ...)."""
 
 
+class MissingSubmissionFile(SubmissionError):
+    """The exercise's file (or lab folder) is not in the submission: graded as zero, not an error."""
+
+
 class SandboxUnavailable(GraderError):
     """Isolation was required and could not be set up: refuse rather than run unsandboxed."""
 

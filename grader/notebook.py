@@ -153,6 +153,9 @@ def _cell_code(source: str, dropped: _Dropped) -> tuple[str | None, str | None]:
 
 
 def _read_notebook(path: Path) -> dict:
+    if path.is_symlink():  # never followed: it could name any file of the machine
+        raise SubmissionError(f"the notebook {path} is a symbolic link; links are not followed "
+                              "(submit the file itself).")
     try:
         size = path.stat().st_size
     except OSError as error:

@@ -88,7 +88,7 @@ def render(result: ExerciseResult | RunResult, console: Console, *, show_hidden:
         for note in exercise.notes:
             console.print(Text(_clean(note), style="dim" if note.startswith("sandbox:") else "yellow"))
         for check in exercise.checks:
-            if check.status not in ("passed", "skipped"):
+            if check.status not in ("passed", "skipped") and not exercise.missing:  # missing: the note says it
                 console.print(_failure_panel(exercise.exercise, check, show_hidden))
         console.print()
     if isinstance(result, RunResult) and len(exercises) > 1:

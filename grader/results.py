@@ -8,6 +8,7 @@ their message is withheld unless ``show_hidden``.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 HIDDEN_MESSAGE = "hidden check: details are withheld until grades are released"
@@ -61,6 +62,8 @@ class ExerciseResult:
     notes: list[str] = field(default_factory=list)
     sandbox: str = ""
     figures: list[tuple[str, str]] = field(default_factory=list)  # (title, base64 PNG), reports only
+    missing: bool = False  # the exercise's file is not in the submission (a graded zero)
+    message: str = ""  # for a missing file: which file, where it was looked for, how to fix it
 
     @property
     def score(self) -> float:
@@ -79,6 +82,7 @@ class ExerciseResult:
             "submission": self.submission,
             "duration_s": round(self.duration_s, 3),
             "grader_version": self.grader_version,
+            **({"missing": True, "message": self.message} if self.missing else {}),
         }
 
 
@@ -108,33 +112,77 @@ def to_json(result: ExerciseResult | RunResult, *, show_hidden: bool = False) ->
     return json.dumps(result.to_dict(show_hidden=show_hidden), indent=2, ensure_ascii=False)
 
 
+# Student code controls much of a report's text (exception names and messages, printed output,
+# notes about its import): in Markdown it is only ever shown inside code (spans or fenced
+# blocks), where no heading, link, image or HTML can start; other text is backslash-escaped.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|<>~&:$])")
+_BACKTICKS = re.compile(r"`+")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """One line of plain Markdown text: every special character backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", text))
+
+
+def _md_fence(text: str) -> str:
+    """A backtick fence longer than any run of backticks in ``text`` (at least three)."""
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _md_block(text: str) -> list[str]:
+    """``text`` verbatim in a fenced code block that nothing in it can close."""
+    fence = _md_fence(text)
+    return [f"{fence}text", *_LINE_BREAKS.sub("\n", text).split("\n"), fence]
+
+
+def _md_code(text: str) -> str:
+    """One line of text as an inline code span that nothing in it can close."""
+    text = _LINE_BREAKS.sub(" ", text)
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) or not text else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _md_note(note: str) -> list[str]:
+    if _LINE_BREAKS.search(note.strip()):
+        return ["-", *["  " + line for line in _md_block(note.strip())]]
+    return [f"- {_md_code(note)}"]
+
+
+def _safe_png(png: str) -> bool:
+    return bool(png) and _BASE64.fullmatch(png) is not None
 
 
 def _exercise_markdown(result: ExerciseResult, show_hidden: bool) -> list[str]:
     lines = [
-        f"## {result.exercise}: {result.title} — {result.score:g} / {result.max_score:g}",
+        f"## {_md_escape(result.exercise)}: {_md_escape(result.title)} — "
+        f"{result.score:g} / {result.max_score:g}",
         "",
         "| check | status | points |",
         "|---|---|---|",
     ]
     for check in result.checks:
-        lines.append(f"| {_md_escape(check.name)} | {check.status} | {check.score:g} / {check.max_score:g} |")
+        lines.append(f"| {_md_escape(check.name)} | {_md_escape(check.status)} | "
+                     f"{check.score:g} / {check.max_score:g} |")
     lines.append("")
     for note in result.notes:
-        lines.append(f"- {note}")
+        lines += _md_note(note)
     if result.notes:
         lines.append("")
     for title, png in result.figures:
-        lines += [f"![{title}](data:image/png;base64,{png})", ""]
+        if _safe_png(png):
+            lines += [f"![{_md_escape(title)}](data:image/png;base64,{png})", ""]
     for check in result.checks:
         if check.status == "passed" or not check.message or check.status == "skipped":
             continue
-        lines.append(f"### ✗ {check.name} ({check.score:g} / {check.max_score:g})")
+        lines.append(f"### ✗ {_md_escape(check.name)} ({check.score:g} / {check.max_score:g})")
         lines.append("")
         body = HIDDEN_MESSAGE if check.hidden and not show_hidden else check.message
-        lines += ["```text", body.replace("```", "ʼʼʼ"), "```", ""]
+        lines += [*_md_block(body), ""]
     return lines
 
 
@@ -142,7 +190,8 @@ def to_markdown(result: ExerciseResult | RunResult, *, show_hidden: bool = False
     exercises = result.exercises if isinstance(result, RunResult) else [result]
     lines = [f"# Grade report — {result.score:g} / {result.max_score:g}", ""]
     if exercises:
-        lines += [f"Submission: `{exercises[0].submission}`  ", f"Grader {exercises[0].grader_version}", ""]
+        lines += [f"Submission: {_md_code(exercises[0].submission)}  ",
+                  f"Grader {_md_escape(exercises[0].grader_version)}", ""]
     for exercise in exercises:
         lines += _exercise_markdown(exercise, show_hidden)
     return "\n".join(lines).rstrip() + "\n"
@@ -166,12 +215,14 @@ def to_html(result: ExerciseResult | RunResult, *, show_hidden: bool = False) ->
                      f"{exercise.score:g} / {exercise.max_score:g}</h2><table>"
                      "<tr><th>check</th><th>status</th><th>points</th></tr>")
         for check in exercise.checks:
-            parts.append(f"<tr><td>{html.escape(check.name)}</td><td class='{check.status}'>{check.status}"
+            status = html.escape(check.status)
+            parts.append(f"<tr><td>{html.escape(check.name)}</td><td class='{status}'>{status}"
                          f"</td><td>{check.score:g} / {check.max_score:g}</td></tr>")
         parts.append("</table>")
         parts += [f"<p>{html.escape(note)}</p>" for note in exercise.notes]
         parts += [f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{png}'>"
-                  f"<figcaption>{html.escape(title)}</figcaption></figure>" for title, png in exercise.figures]
+                  f"<figcaption>{html.escape(title)}</figcaption></figure>"
+                  for title, png in exercise.figures if _safe_png(png)]
         for check in exercise.checks:
             if check.status in ("passed", "skipped") or not check.message:
                 continue

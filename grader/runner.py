@@ -2,8 +2,10 @@
 
 ``grade_exercise`` finds the student's file, starts a sandbox, runs the
 exercise's checks against it and returns an ``ExerciseResult``. It never
-raises for anything the submission does; it raises ``GraderError`` only for
-problems of invocation (unknown exercise, missing file, broken catalogue).
+raises for anything the submission does; a missing exercise file is a graded
+zero (``missing`` set, one message naming the file and where it was looked
+for). It raises ``GraderError`` only for problems of invocation (unknown
+exercise, a submission path that does not exist, broken catalogue).
 """
 
 from __future__ import annotations
@@ -17,15 +19,19 @@ from pathlib import Path
 from grader import __version__
 from grader.catalogue import Exercise
 from grader.check import (
+    CallLedger,
     Check,
     CheckFailure,
     CheckTimedOut,
     ChildDied,
+    FunctionDisabled,
     NotImplementedYet,
     StudentRaised,
     Submission,
+    collect_notes,
+    stop_collecting_notes,
 )
-from grader.errors import GraderError, SubmissionError
+from grader.errors import GraderError, MissingSubmissionFile, SubmissionError
 from grader.results import CheckResult, ExerciseResult
 from grader.sandbox import DEFAULT_PREIMPORT, Limits, Sandbox
 
@@ -44,8 +50,9 @@ def locate_lab(exercise: Exercise, path: Path) -> Path:
         return path / exercise.folder
     lab_files = ("model.keras", "history.json", "answers.toml", "train.py")
     if not any((path / name).exists() for name in lab_files):
-        raise SubmissionError(
-            f"no {exercise.folder}/ in {path}, and {path} holds none of {', '.join(lab_files)}."
+        raise MissingSubmissionFile(
+            f"no {exercise.folder}/ in {path.resolve()}, and that folder holds none of "
+            f"{', '.join(lab_files)}. Put your {exercise.folder}/ folder there, or pass it with --submission PATH."
         )
     return path
 
@@ -69,9 +76,10 @@ def locate_submission(exercise: Exercise, path: Path) -> dict[str, Path]:
     if not main.is_file() and notebook.is_file():
         main = notebook
     if not main.is_file():
-        raise SubmissionError(
-            f"no {exercise.file} in {path}. Pass the folder that holds it, or the file itself, "
-            f"with --submission."
+        raise MissingSubmissionFile(
+            f"no {exercise.file} in {path.resolve()} (looked for {exercise.file} and {notebook.name}): "
+            f"graded 0. Save your {exercise.file} in that folder, or pass the folder that holds it "
+            f"(or the file itself) with --submission PATH."
         )
     files = {p.name: p for p in sorted(path.glob("*.py")) if p.is_file() and not p.is_symlink()}
     files[exercise.file] = main
@@ -130,7 +138,10 @@ def _run_check(check: Check, sub: Submission) -> tuple[str, float, CheckFailure 
     try:
         fraction = check.run(sub)
     except NotImplementedYet as stub:
+        sub.last_stub_call = stub.call
         return "skipped", 0.0, None, f"not implemented yet: {stub.function}"
+    except FunctionDisabled as disabled:  # ended earlier in the run: fail at once, do not wait again
+        return "timeout" if disabled.failure.kind == "timeout" else "error", 0.0, None, disabled.message
     except ChildDied as died:
         status = "timeout" if died.failure.kind == "timeout" else "error"
         return status, 0.0, None, f"{died.call}: {died.failure.reason}"
@@ -169,17 +180,25 @@ def grade_exercise(
     folder = None
     converted: tempfile.TemporaryDirectory | None = None  # a notebook's code, as exerciseN.py
     notebook_notes: list[str] = []
+    from grader.intake_links import refuse_links  # a linked file or folder: refused, not followed
+
+    refuse_links(exercise, submission)
+    try:
+        if exercise.is_lab:
+            folder = locate_lab(exercise, submission)
+        else:
+            if not submission.exists():
+                raise SubmissionError(f"submission path {submission} does not exist.")
+            files = locate_submission(exercise, submission)
+    except MissingSubmissionFile as missing:  # a graded zero, not an error of invocation
+        return missing_submission_result(exercise, submission, str(missing), missing=True)
     if exercise.is_lab:
-        folder = locate_lab(exercise, submission)
         files = {"lab_model.py": LAB_RUNTIME}
         model = folder / "model.keras"
         if model.is_file() and not model.is_symlink():
             files["model.keras"] = model
         module, shown = "lab_model", str(folder)
     else:
-        if not submission.exists():
-            raise SubmissionError(f"submission path {submission} does not exist.")
-        files = locate_submission(exercise, submission)
         module, shown = exercise.module, str(files[exercise.file])
         if files[exercise.file].suffix == ".ipynb":
             from grader.notebook import extract_code
@@ -243,10 +262,14 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
         import_problem = _describe_import_failure(sandbox.import_failure.description, exercise.file)
         notes.append(import_problem)
     not_implemented: dict[str, int] = {}
+    stub_calls: dict[int, tuple[str, str | None]] = {}  # result index -> (function, the call that raised)
+    ledger = CallLedger()  # shared by the checks: functions that returned, functions disabled
     for check in checks:
         check_started = time.monotonic()
         base = dict(id=check.id, name=check.name, max_score=check.points, hidden=check.hidden)
         missing = [name for name in check.needs if name not in sandbox.functions]
+        if check.per_function and len(missing) < len(check.needs):
+            missing = []  # each function earns its own share: a missing one costs only its share
         if import_problem is not None:
             timed_out = sandbox.import_failure.description.get("kind") == "timeout"
             results.append(CheckResult(**base, score=0.0, status="timeout" if timed_out else "error",
@@ -261,13 +284,22 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
             results.append(CheckResult(**base, score=0.0, status="timeout", message=message))
             continue
         sub = Submission(sandbox, deadline=min(check_started + check.timeout_s, deadline),
-                         call_timeout_s=call_timeout, seed=seed, exercise=exercise, folder=folder)
-        status, fraction, failure, message = _run_check(check, sub)
+                         call_timeout_s=call_timeout, seed=seed, exercise=exercise, folder=folder, ledger=ledger)
+        check_notes, token = collect_notes()
+        try:
+            status, fraction, failure, message = _run_check(check, sub)
+        finally:
+            stop_collecting_notes(token)
         if failure is not None:
             message = _text_of_failure(failure, exercise.id, check, seed)
+        if check_notes and status == "passed" and not check.hidden:
+            message = "\n".join(f"Note: {note}" for note in check_notes)
+        for note in check_notes if status == "passed" else ():  # a note accompanies a pass only
+            if note not in notes:
+                notes.append(note)
         if status == "skipped":
             function = message.rsplit(": ", 1)[-1]
-            not_implemented[function] = not_implemented.get(function, 0) + 1
+            stub_calls[len(results)] = (function, sub.last_stub_call)
         stdout, stderr = sandbox.output()
         printed = (stdout + stderr).strip()
         if printed and status != "passed":
@@ -282,19 +314,37 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
             result.details = failure.details
             result.smallest_input = failure.smallest_input
         results.append(result)
+    for index, (function, call) in stub_calls.items():
+        if function in ledger.returned:  # partial, not a stub: it returned for other inputs
+            shown = f"\n  call  {call}" if call else ""
+            results[index].status = "error"  # as any other unexpected exception (StudentRaised)
+            results[index].summary = (f"{function} raised NotImplementedError on this input, though it returned "
+                                      "results for other inputs: a partial implementation fails here.")
+            results[index].message = results[index].summary + shown
+            if call:
+                results[index].evidence = [("call", call)]
+        else:
+            not_implemented[function] = not_implemented.get(function, 0) + 1
     for function, count in not_implemented.items():
         plural = "s" if count != 1 else ""
         notes.append(f"not implemented yet: {function} ({count} check{plural} skipped)")
     return results, notes
 
 
-def missing_submission_result(exercise: Exercise, submission: Path, reason: str) -> ExerciseResult:
-    """Zero for every check of an exercise whose file is absent (``grade all`` goes on)."""
+def missing_submission_result(exercise: Exercise, submission: Path, reason: str, *,
+                              missing: bool = False) -> ExerciseResult:
+    """Zero for every check of an exercise whose file is absent (``grade all`` goes on).
+
+    ``missing``: the file is not there (a graded zero, said once, with how to fix it);
+    otherwise ``reason`` (a refused archive, ...) is every check's message.
+    """
+    what = exercise.file or f"{exercise.folder}/"
+    per_check = f"not graded: {what} was not found" if missing else reason
     checks = [
         CheckResult(id=c.id, name=c.name, score=0.0, max_score=c.points, status="error",
-                    hidden=c.hidden, message=reason)
+                    hidden=c.hidden, message=per_check)
         for c in exercise.checklist()
     ]
     return ExerciseResult(exercise=exercise.id, title=exercise.title, checks=checks,
                           submission=str(submission), duration_s=0.0, grader_version=__version__,
-                          notes=[reason])
+                          notes=[reason], missing=missing, message=reason if missing else "")

@@ -570,12 +570,19 @@ class Sandbox:
         process = self._process
         if process is None:
             return
+        if self._inner_pid is not None and process.poll() is None:
+            # The sandbox's pid 1 first: the kernel then kills its whole pid namespace, and bwrap,
+            # its parent, reaps it and exits (killing bwrap first would orphan it to the host's init).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self._inner_pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=1.0)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5.0)  # reaped first: _kill_uid waits for every process of the uid to vanish
         if self._uid is not None:
             _kill_uid(self._uid)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5.0)
         for stream in (process.stdout, process.stderr):
             with contextlib.suppress(OSError):
                 stream.close()

@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import option_types
 from grader.catalogue import Exercise, load_catalogue
 from grader.errors import GraderError
 from grader.runner import grade_exercise
@@ -91,8 +92,13 @@ def verify_exercise(exercise: Exercise, root: Path, mutants: list, jobs: int = 1
 def main(argv: list[str]) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="grade verify", description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="broken variants graded in parallel")
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str):  # one line naming the option, exit 2 (GraderError)
+            raise GraderError(f"grade verify: {message} (usage: grade verify [--jobs N] "
+                              "[--exercises A,B])")
+
+    parser = _Parser(prog="grade verify", description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=option_types.jobs, default=os.cpu_count() or 1, help="broken variants graded in parallel")
     parser.add_argument("--exercises", help="comma-separated ids (default: every implemented exercise)")
     try:
         options = parser.parse_args(argv)

@@ -29,7 +29,10 @@ Conventions (the same for every exercise of the course):
   sizes, strides and dilations must be positive integers (``True``/``False``
   are not integers here), padding a non-negative integer or a known word, and
   the (dilated) kernel must fit in the padded input.
-- Results are Python ``int`` (or tuples of them). Inputs are never modified.
+- Results are Python ``int`` (or tuples of them). A NumPy integer scalar of the
+  same value (``np.int64(5)``, e.g. from ``np.prod``) is accepted too, with a
+  note: ``int(...)`` makes it plain. ``True``/``False``, floats and NumPy floats
+  (``np.floor`` returns one) are not integers and fail. Inputs are never modified.
 """
 
 # BEGIN SOLUTION

@@ -19,7 +19,10 @@ Conventions (the same for every exercise of the course):
 - ``use_bias`` is a bool (``True`` by default, as in Keras).
 - Invalid arguments raise ``ValueError`` with a message that names the
   argument, e.g. ``ValueError("filters must be a positive integer, got 0")``.
-- Results are Python ``int`` (or tuples of them). Inputs are never modified.
+- Results are Python ``int`` (or tuples of them). A NumPy integer scalar of the
+  same value (``np.int64(5)``, e.g. from ``np.prod``) is accepted too, with a
+  note: ``int(...)`` makes it plain. ``True``/``False``, floats and NumPy floats
+  (``np.floor`` returns one) are not integers and fail. Inputs are never modified.
 """
 
 # BEGIN SOLUTION

@@ -314,7 +314,9 @@ def softmax_cross_entropy(logits, labels):
     - labels: integer class indices, shape (N,), each 0 <= labels[n] < classes.
 
     Returns a tuple:
-    - loss: the mean loss over the batch, a Python float.
+    - loss: the mean loss over the batch, a float: a Python float, or a NumPy floating
+      scalar such as the np.float64 that np.mean / np.sum return (accepted as the same
+      number, with a note). An array, even of one element, is not a float.
     - dlogits: gradient of loss with respect to logits, shape (N, classes), logits' float
       dtype (float64 for integer logits).
 

@@ -65,10 +65,39 @@ def test_unknown_exercise_suggests_the_closest_id():
     assert "Traceback" not in completed.stderr
 
 
-def test_missing_submission_file_is_a_clear_exit_2(tmp_path):
-    completed = grade("exercise1", "--submission", str(tmp_path))
+def test_missing_submission_file_is_a_graded_zero(tmp_path):
+    """Issue 10: no exercise2.py is a graded zero (exit 0, one JSON object, one clear message)."""
+    completed = grade("exercise2", "--submission", str(tmp_path), "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)  # exactly one JSON object
+    assert report["exercise"] == "exercise2" and report["score"] == 0 and report["max_score"] == 20
+    assert report["missing"] is True
+    assert f"no exercise2.py in {tmp_path.resolve()}" in report["message"]
+    assert "exercise2.ipynb" in report["message"]  # where it looked
+    assert {c["status"] for c in report["checks"]} == {"error"}
+    assert {c["message"] for c in report["checks"] if not c["hidden"]} == {"not graded: exercise2.py was not found"}
+    assert "Traceback" not in completed.stderr
+    text = grade("exercise2", "--submission", str(tmp_path))
+    assert text.returncode == 0
+    flat = " ".join(text.stdout.split())
+    assert "Save your exercise2.py in that folder" in flat and "--submission PATH" in flat  # how to fix it
+    assert "not graded: exercise2.py" not in text.stdout  # the reason once, not a panel per check
+
+
+def test_grade_all_with_a_missing_file_grades_the_others(tmp_path):
+    (tmp_path / "exercise1.py").write_text((ROOT / "solutions" / "exercise1.py").read_text())
+    completed = grade("all", "--submission", str(tmp_path), "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    by_id = {e["exercise"]: e for e in json.loads(completed.stdout)["exercises"]}
+    assert by_id["exercise1"]["score"] == 20 and "missing" not in by_id["exercise1"]
+    assert by_id["exercise2"]["missing"] is True and by_id["exercise2"]["score"] == 0
+    assert "no exercise2.py in" in by_id["exercise2"]["message"]
+
+
+def test_a_submission_path_that_does_not_exist_is_still_exit_2(tmp_path):
+    completed = grade("exercise1", "--submission", str(tmp_path / "nowhere"))
     assert completed.returncode == 2
-    assert f"no exercise1.py in {tmp_path}" in completed.stderr
+    assert "does not exist" in completed.stderr
     assert "Traceback" not in completed.stderr
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.check import CheckFailure
+from grader.check import CheckFailure, collect_notes, stop_collecting_notes
 from grader.compare import expect_array, expect_exact, expect_int, first_difference
 from grader.sandbox_runtime.protocol import NumpyScalar, Unsupported
 
@@ -18,10 +18,23 @@ def failure_of(function, *args, **kwargs) -> CheckFailure:
     return info.value
 
 
-def test_int_must_be_an_exact_python_int():
-    assert "must return a Python int" in failure_of(expect_int, NumpyScalar("int64", 5), 5, call="f()").summary
+def test_int_is_a_python_int_or_a_numpy_integer_with_a_note():
+    notes, token = collect_notes()
+    try:
+        expect_int(NumpyScalar("int64", 5), 5, call="f()")  # SPEC.md: the same kind of number
+        expect_exact((NumpyScalar("uint8", 2), 3), (2, 3), call="g()")
+        expect_exact(NumpyScalar("float64", 0.5), 0.5, call="h()")
+    finally:
+        stop_collecting_notes(token)
+    assert any(n.startswith("f returned numpy.int64 where an int is asked") for n in notes)
+    assert any(n.startswith("g returned numpy.uint8") for n in notes)
+    assert any(n.startswith("h returned numpy.float64 where a float is asked") for n in notes)
+    assert "wrong number" in failure_of(expect_int, NumpyScalar("int64", 4), 5, call="f()").summary
+    assert "must return a Python int" in failure_of(expect_int, NumpyScalar("float64", 5.0), 5, call="f()").summary
+    assert "must return a Python int" in failure_of(expect_int, NumpyScalar("bool", True), 1, call="f()").summary
     assert "int(...)" in failure_of(expect_int, 5.0, 5, call="f()").hint
     assert "must return a Python int" in failure_of(expect_int, True, 1, call="f()").summary
+    assert "should be an int" in failure_of(expect_exact, (NumpyScalar("float32", 2.0),), (2,), call="f()").summary
     expect_int(5, 5, call="f()")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from forged_runtime import FORGING_RUNTIME
 from mutants import ALL, Mutant
 
 
@@ -23,24 +24,6 @@ def test_mutant_checks_exist(catalogue):
     for mutant in ALL:
         ids = [c.id for c in catalogue.get(mutant.exercise).checklist()]
         assert mutant.check in ids, f"{mutant.name}: no check {mutant.check!r} in {ids}"
-
-
-# The child's runtime runs beside the student's code, so a submission can patch it: this one
-# cuts every sweep reply to its first result and drops the arguments-after-the-call fields.
-FORGING_RUNTIME = """
-
-import sys as _forger_sys
-_forger_main = _forger_sys.modules["__main__"]
-_forger_honest_send = _forger_main._send
-def _forger_send(message):
-    message = dict(message)
-    if "results" in message:
-        message["results"] = message["results"][:1]
-    message.pop("args_after", None)
-    message.pop("kwargs_after", None)
-    _forger_honest_send(message)
-_forger_main._send = _forger_send
-"""
 
 
 @pytest.mark.parametrize("mutant", [m for m in ALL if m.exercise in {"exercise1", "exercise2", "exercise3",

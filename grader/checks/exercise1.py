@@ -17,7 +17,7 @@ import random
 from hypothesis import strategies as st
 
 from grader.check import Checklist, Submission, format_call
-from grader.compare import expect_exact, expect_int, expect_rejections
+from grader.compare import expect_exact, expect_int, expect_rejections, expect_rejections_each
 from grader.properties import check_function
 from grader.reference import formulas as ref
 
@@ -326,9 +326,9 @@ def conv_size_invalid(sub: Submission) -> None:
 
 @CHECKS.check("pool_output_size, same_padding and conv_output_shape reject invalid arguments",
               points=1, needs=("pool_output_size", "same_padding", "conv_output_shape"),
-              id="other-invalid-arguments")
+              id="other-invalid-arguments", per_function=True)
 def other_invalid(sub: Submission) -> None:
-    expect_rejections(sub, _INVALID_OTHER)
+    expect_rejections_each(sub, _INVALID_OTHER, file="exercise1.py")
 
 
 @CHECKS.check("hidden: large inputs, strides and dilations together", points=1, hidden=True,

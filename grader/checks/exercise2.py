@@ -15,7 +15,7 @@ import random
 from hypothesis import strategies as st
 
 from grader.check import CheckFailure, Checklist, Submission, format_call
-from grader.compare import describe_type, expect_exact, expect_rejections
+from grader.compare import describe_type, expect_exact, expect_rejections_each
 from grader.properties import check_function
 from grader.reference import formulas as ref
 from grader.reference import lecture_models as lectures
@@ -271,6 +271,6 @@ _INVALID = [
 
 @CHECKS.check("invalid arguments raise a ValueError naming them", points=1,
               needs=("conv2d_params", "dense_params", "batchnorm_params", "conv_params", "model_summary"),
-              id="invalid-arguments")
+              id="invalid-arguments", per_function=True)
 def invalid_arguments(sub: Submission) -> None:
-    expect_rejections(sub, _INVALID)
+    expect_rejections_each(sub, _INVALID, file="exercise2.py")

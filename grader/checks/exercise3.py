@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.check import CheckFailure, Checklist, Submission, format_call
+from grader.check import CheckFailure, Checklist, Submission, each_function, format_call
 from grader.checks.arrays import conv_case, conv_cases, conv_sweep, images, pair
-from grader.compare import expect_array, expect_inputs_unchanged, expect_rejections
+from grader.compare import expect_array, expect_inputs_unchanged, expect_rejections_each
 from grader.properties import check_function, for_all
 from grader.reference import formulas
 from grader.reference import tf_ops as tf_ref
@@ -310,11 +310,11 @@ def relu_values(sub: Submission) -> None:
 
 
 @CHECKS.check("pad2d, conv2d_forward and relu do not modify their inputs", points=1,
-              needs=("pad2d", "conv2d_forward", "relu"), id="inputs-unchanged")
+              needs=("pad2d", "conv2d_forward", "relu"), id="inputs-unchanged", per_function=True)
 def inputs_unchanged(sub: Submission) -> None:
     case = conv_case(3, n=1, height=5, width=5, channels=2, filters=2, kernel=(3, 3), stride=1, padding=1)
-    expect_inputs_unchanged(sub, [("pad2d", {"x": case["x"], "padding": 1}), ("conv2d_forward", case),
-                                  ("relu", {"x": case["x"]})])
+    calls = {"pad2d": {"x": case["x"], "padding": 1}, "conv2d_forward": case, "relu": {"x": case["x"]}}
+    each_function(sub, tuple(calls), lambda f: expect_inputs_unchanged(sub, [(f, calls[f])]), file="exercise3.py")
 
 
 _INVALID = [
@@ -328,9 +328,9 @@ _INVALID = [
 
 
 @CHECKS.check("invalid arguments raise a ValueError naming them", points=1, needs=("conv2d_forward", "pad2d"),
-              id="invalid-arguments")
+              id="invalid-arguments", per_function=True)
 def invalid_arguments(sub: Submission) -> None:
-    expect_rejections(sub, _INVALID)
+    expect_rejections_each(sub, _INVALID, file="exercise3.py")
 
 
 @CHECKS.check("hidden: larger batches, more channels, strides 1-3 with every padding", points=1, hidden=True,

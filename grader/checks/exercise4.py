@@ -15,9 +15,9 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.check import CheckFailure, Checklist, Submission, format_call
+from grader.check import CheckFailure, Checklist, Submission, each_function, format_call
 from grader.checks.arrays import images, pair
-from grader.compare import expect_array, expect_inputs_unchanged, expect_rejections
+from grader.compare import expect_array, expect_inputs_unchanged, expect_rejections_each
 from grader.properties import check_function, for_all
 from grader.reference import tf_ops as tf_ref
 from grader.sandbox_runtime.protocol import SeededGenerator
@@ -329,14 +329,14 @@ def batchnorm_inference(sub: Submission) -> None:
 
 @CHECKS.check("no function modifies its inputs", points=1,
               needs=("max_pool2d_forward", "avg_pool2d_forward", "flatten", "dropout_forward", "batchnorm_forward"),
-              id="inputs-unchanged")
+              id="inputs-unchanged", per_function=True)
 def inputs_unchanged(sub: Submission) -> None:
     x = images(21, (2, 4, 4, 3))
     bn = bn_case(22, (2, 4, 4, 3), True)
-    calls = [("max_pool2d_forward", {"x": x}), ("avg_pool2d_forward", {"x": x}), ("flatten", {"x": x}),
-             ("dropout_forward", {"x": x, "rate": 0.5, "training": True, "rng": SeededGenerator(0)}),
-             ("batchnorm_forward", bn)]
-    expect_inputs_unchanged(sub, calls)
+    calls = {"max_pool2d_forward": {"x": x}, "avg_pool2d_forward": {"x": x}, "flatten": {"x": x},
+             "dropout_forward": {"x": x, "rate": 0.5, "training": True, "rng": SeededGenerator(0)},
+             "batchnorm_forward": bn}
+    each_function(sub, tuple(calls), lambda f: expect_inputs_unchanged(sub, [(f, calls[f])]), file="exercise4.py")
 
 
 _INVALID = [
@@ -351,18 +351,22 @@ _INVALID = [
 
 @CHECKS.check("invalid arguments raise a ValueError naming them", points=1,
               needs=("max_pool2d_forward", "avg_pool2d_forward", "dropout_forward", "batchnorm_forward"),
-              id="invalid-arguments")
+              id="invalid-arguments", per_function=True)
 def invalid_arguments(sub: Submission) -> None:
-    expect_rejections(sub, _INVALID)
+    expect_rejections_each(sub, _INVALID, file="exercise4.py")
 
 
 @CHECKS.check("hidden: pooling with overlapping windows and larger inputs", points=1, hidden=True,
-              needs=("max_pool2d_forward", "avg_pool2d_forward"), id="hidden-pooling")
+              needs=("max_pool2d_forward", "avg_pool2d_forward"), id="hidden-pooling", per_function=True)
 def hidden_pooling(sub: Submission) -> None:
-    for kind in ("max", "avg"):
-        sweep = [{"x": images(i, shape), "pool_size": pool, "stride": stride, "padding": padding}
-                 for i, (shape, pool, stride, padding) in enumerate([
-                     ((2, 11, 13, 3), 3, 2, "valid"), ((1, 12, 12, 4), (3, 2), (1, 2), "same"),
-                     ((3, 10, 7, 2), 4, 3, "same"), ((1, 9, 9, 1), 5, 1, "valid")])]
-        check_function(sub, f"{kind}_pool2d_forward", strategy=pool_cases(max_size=12), sweep=sweep,
-                       verify=_pool_verify(kind), max_examples=4, search_examples=40)
+    each_function(sub, ("max_pool2d_forward", "avg_pool2d_forward"),
+                  lambda function: _hidden_pooling(sub, function.split("_")[0]), file="exercise4.py")
+
+
+def _hidden_pooling(sub: Submission, kind: str) -> None:
+    sweep = [{"x": images(i, shape), "pool_size": pool, "stride": stride, "padding": padding}
+             for i, (shape, pool, stride, padding) in enumerate([
+                 ((2, 11, 13, 3), 3, 2, "valid"), ((1, 12, 12, 4), (3, 2), (1, 2), "same"),
+                 ((3, 10, 7, 2), 4, 3, "same"), ((1, 9, 9, 1), 5, 1, "valid")])]
+    check_function(sub, f"{kind}_pool2d_forward", strategy=pool_cases(max_size=12), sweep=sweep,
+                   verify=_pool_verify(kind), max_examples=4, search_examples=40)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.check import CheckFailure, Checklist, Submission, format_call
+from grader.check import CheckFailure, Checklist, Submission, each_function, format_call
 from grader.checks.arrays import conv_case, conv_cases, images, pair
-from grader.compare import expect_inputs_unchanged, expect_rejections
+from grader.compare import expect_inputs_unchanged, expect_rejections_each, same_kind_number
 from grader.gradients import expect_gradients, numerical_gradient
 from grader.properties import check_function, for_all
 from grader.reference import tf_ops as tf_ref
@@ -255,12 +255,13 @@ def _verify_softmax(case: dict, received: object) -> None:
         raise CheckFailure("softmax_cross_entropy must return a tuple (loss, dlogits).",
                            evidence=[("call", call), ("received", type(received).__name__)])
     got_loss, got_grad = received
+    got_loss = same_kind_number(got_loss, float, function="softmax_cross_entropy")  # np.float64 is a float
     if type(got_loss) is not float or not np.isfinite(got_loss) or abs(got_loss - loss) > 1e-7 * max(1.0, abs(loss)):
         hint = None
         if type(got_loss) is float and n > 1 and abs(got_loss - n * loss) <= 1e-7 * n * max(1.0, abs(loss)):
             hint = "The loss is the *mean* over the batch: divide the sum by N."
         elif type(got_loss) is not float:
-            hint = "Return the loss as a Python float (float(...))."
+            hint = "Return the loss as a number: a Python float (float(...)) or a NumPy floating scalar."
         raise CheckFailure("softmax_cross_entropy returned the wrong loss.",
                            evidence=[("call", call), ("expected", f"float {loss:.10g}"),
                                      ("received", f"{type(got_loss).__name__} {got_loss!r}"[:120])], hint=hint)
@@ -282,9 +283,12 @@ def softmax_values(sub: Submission) -> None:
     check_function(sub, "softmax_cross_entropy", strategy=strategy, sweep=sweep, verify=_verify_softmax)
 
 
-@CHECKS.check("dense_backward and softmax_cross_entropy pass a centred-difference gradient check", points=1,
-              needs=("dense_backward", "softmax_cross_entropy"), id="numerical-dense-softmax")
-def numerical_dense_softmax(sub: Submission) -> None:
+# A check grades one thing: each of these two is judged on its own, so a slip in one function
+# (dlogits not divided by N) never costs the other. The id of the old combined check is kept by
+# the first half (dense_backward), so that gradebooks keep their column.
+@CHECKS.check("dense_backward passes a centred-difference gradient check", points=0.5,
+              needs=("dense_backward",), id="numerical-dense-softmax")
+def numerical_dense(sub: Submission) -> None:
     case = dense_case(77, 3, 4, 2)
     received = sub.call("dense_backward", **case)
 
@@ -296,6 +300,11 @@ def numerical_dense_softmax(sub: Submission) -> None:
                 numerical_gradient(lambda v: dense_loss(b=v), case["b"]))
     expect_gradients(received, expected, ("dx", "dw", "db"), call=format_call("dense_backward", (), case),
                      limit=LIMIT, reference="centred differences (h = 1e-5)")
+
+
+@CHECKS.check("softmax_cross_entropy passes a centred-difference gradient check", points=0.5,
+              needs=("softmax_cross_entropy",), id="numerical-softmax")
+def numerical_softmax(sub: Submission) -> None:
     soft = softmax_case(78, 3, 4)
     received = sub.call("softmax_cross_entropy", **soft)
     grad = received[1] if isinstance(received, tuple) and len(received) == 2 else received
@@ -306,16 +315,19 @@ def numerical_dense_softmax(sub: Submission) -> None:
 
 # -- conventions ----------------------------------------------------------------------------------
 
-@CHECKS.check("no backward function modifies its inputs", points=1,
-              needs=("conv2d_backward", "max_pool2d_backward", "relu_backward", "dense_backward",
-                     "softmax_cross_entropy"), id="inputs-unchanged")
+_UNCHANGED = ("conv2d_backward", "max_pool2d_backward", "relu_backward", "dense_backward", "softmax_cross_entropy")
+
+
+@CHECKS.check("no backward function modifies its inputs", points=1, needs=_UNCHANGED, id="inputs-unchanged",
+              per_function=True)
 def inputs_unchanged(sub: Submission) -> None:
     conv = with_dout(conv_case(90, n=1, height=4, width=4, channels=1, filters=1, kernel=(2, 2), stride=1,
                                padding=0), 90)
-    calls = [("conv2d_backward", conv), ("max_pool2d_backward", _pool_case(images(91, (1, 4, 4, 1)), 2, None, 91)),
-             ("relu_backward", {"dout": images(92, (3, 4)), "x": images(93, (3, 4))}),
-             ("dense_backward", dense_case(94, 2, 3, 2)), ("softmax_cross_entropy", softmax_case(95, 3, 4))]
-    expect_inputs_unchanged(sub, calls)
+    calls = {"conv2d_backward": conv,
+             "max_pool2d_backward": _pool_case(images(91, (1, 4, 4, 1)), 2, None, 91),
+             "relu_backward": {"dout": images(92, (3, 4)), "x": images(93, (3, 4))},
+             "dense_backward": dense_case(94, 2, 3, 2), "softmax_cross_entropy": softmax_case(95, 3, 4)}
+    each_function(sub, _UNCHANGED, lambda f: expect_inputs_unchanged(sub, [(f, calls[f])]), file="exercise5.py")
 
 
 _INVALID = [
@@ -325,13 +337,13 @@ _INVALID = [
     ("conv2d_backward", {**with_dout(conv_case(6, n=1, height=4, width=4, channels=1, filters=1, kernel=(2, 2),
                                                 stride=1, padding=0), 6), "dout": images(7, (1, 2, 2, 1))}, ("dout",)),
 ]
+_VALIDATING = ("relu_backward", "dense_backward", "softmax_cross_entropy", "conv2d_backward")
 
 
-@CHECKS.check("invalid arguments raise a ValueError naming them", points=1,
-              needs=("relu_backward", "dense_backward", "softmax_cross_entropy", "conv2d_backward"),
-              id="invalid-arguments")
+@CHECKS.check("invalid arguments raise a ValueError naming them", points=1, needs=_VALIDATING,
+              id="invalid-arguments", per_function=True)
 def invalid_arguments(sub: Submission) -> None:
-    expect_rejections(sub, _INVALID)
+    expect_rejections_each(sub, _INVALID, file="exercise5.py")
 
 
 @CHECKS.check("hidden: conv2d_backward on larger batches, channels and non-square kernels", points=1, hidden=True,

@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader.check import CheckFailure, Checklist, Submission
-from grader.keras_file import RefusedModel, model_spec, read_keras_archive
-from grader.reference import formulas as ref
+from grader.keras_file import RefusedModel, model_spec, read_keras_archive, summarize
 from grader.reference import lecture_models as lectures
 
 CHECKS = Checklist("exercise6")
@@ -59,7 +58,7 @@ def _canonical(input_shape: tuple, layers: list[dict]) -> list[dict]:
 
 def _rows(input_shape: tuple, layers: list[dict]) -> tuple[list[tuple], dict]:
     """(type, output shape, params) per structural layer, and the summary totals."""
-    summary = ref.model_summary(input_shape, layers)
+    summary = summarize(input_shape, layers)
     rows = [(row["type"], row["output_shape"], row["params"]) for row in summary["layers"]
             if row["type"] != "Activation"]
     return rows, summary
@@ -100,6 +99,9 @@ class _Built:
         self.layers = _canonical(spec.input_shape, spec.layers)
         try:
             self.rows, self.summary = _rows(spec.input_shape, self.layers)
+        except RefusedModel as refused:
+            raise CheckFailure(f"{call} returned a model the grader cannot read: {refused}",
+                               evidence=[("call", call)]) from None
         except ValueError as error:
             raise CheckFailure(f"{call} builds a model whose shapes do not work out: {error}",
                                evidence=[("call", call)]) from None
@@ -139,36 +141,77 @@ def _structure_check(expected: Expected) -> None:
                            evidence=[("call", model.call)], details=table, hint=hint)
 
 
+def _counted(rows: list[tuple]) -> list[int]:
+    """The parameter counts of the layers that have parameters, in order (types and shapes aside)."""
+    return [params for _, _, params in rows if params]
+
+
 def _params_check(expected: Expected) -> None:
     lecture = expected.model
 
     @CHECKS.check(f"{expected.function}: parameters per layer and in total ({lecture.total:,})", points=2,
                   needs=(expected.function,), id=f"{expected.function}-params")
     def check(sub: Submission) -> None:
+        # Counts only: the layer types and shapes are the structure check's (a MaxPooling2D where
+        # the lecture has AveragePooling2D has the same 0 parameters and costs nothing here).
         model = built(sub, expected)
         received = (model.summary["total"], model.summary["trainable"], model.summary["non_trainable"])
         wanted = (lecture.total, lecture.trainable, lecture.non_trainable)
-        if received == wanted and model.rows == model.expected_rows:
+        got_counts, want_counts = _counted(model.rows), _counted(model.expected_rows)
+        if received == wanted and got_counts == want_counts:
             return
-        table, first = _side_by_side(model.expected_rows, model.rows)
+        table, _ = _side_by_side(model.expected_rows, model.rows)
         table += (f"\n    {'total ' + format(wanted[0], ','):<47} | total {received[0]:,}"
                   f"\n    {'trainable ' + format(wanted[1], ','):<47} | trainable {received[1]:,}"
                   f"\n    {'non-trainable ' + format(wanted[2], ','):<47} | non-trainable {received[2]:,}")
-        raise CheckFailure(f"{model.call} has {received[0]:,} parameters; the lecture's model has {wanted[0]:,}.",
-                           evidence=[("call", model.call)], details=table)
+        if received[0] != wanted[0]:
+            summary = f"{model.call} has {received[0]:,} parameters; the lecture's model has {wanted[0]:,}."
+        elif received != wanted:
+            summary = (f"{model.call} has the lecture's {wanted[0]:,} parameters in total, but {received[1]:,} "
+                       f"trainable and {received[2]:,} non-trainable; the lecture's model has {wanted[1]:,} "
+                       f"and {wanted[2]:,}.")
+        else:
+            first = next((i for i, (g, w) in enumerate(zip(got_counts, want_counts, strict=False)) if g != w),
+                         min(len(got_counts), len(want_counts)))
+            summary = (f"{model.call} has the lecture's {wanted[0]:,} parameters in total, but not in the same "
+                       f"layers: its layer with parameters number {first + 1} differs.")
+        raise CheckFailure(summary, evidence=[("call", model.call)], details=table)
+
+
+def _aligned(got: list[str], want: list[str]) -> dict[int, int]:
+    """Expected layer index -> received layer index, for layers the two models share in order."""
+    if len(got) == len(want):
+        return {i: i for i in range(len(want))}  # same length: layer by layer, whatever the types
+    import difflib
+
+    pairs: dict[int, int] = {}
+    for block in difflib.SequenceMatcher(a=want, b=got, autojunk=False).get_matching_blocks():
+        for offset in range(block.size):
+            pairs[block.a + offset] = block.b + offset
+    return pairs
 
 
 def _activation_check(expected: Expected) -> None:
     @CHECKS.check(f"{expected.function}: activations and dropout rates", points=1,
                   needs=(expected.function,), id=f"{expected.function}-activations")
     def check(sub: Submission) -> None:
+        # Activations and dropout rates only: a layer of another type (the structure check's
+        # business) is compared where it stands, or skipped when the layers do not line up.
         model = built(sub, expected)
         got = _structural(model.layers)
         want = _structural(model.expected_layers)
-        if [spec["type"] for spec, _ in got] != [spec["type"] for spec, _ in want]:
-            raise CheckFailure(f"{model.call}: the layers differ from the lecture's (see the structure check), "
-                               "so the activations cannot be compared.", evidence=[("call", model.call)])
-        for index, ((spec, activation), (want_spec, _)) in enumerate(zip(got, want, strict=True)):
+        aligned = _aligned([spec["type"] for spec, _ in got], [spec["type"] for spec, _ in want])
+        for index, (want_spec, _) in enumerate(want):
+            judged = expected.activations.get(index, ANY) != ANY or want_spec["type"] == "Dropout"
+            if index not in aligned:
+                if judged:  # what this check judges is not in the model at all
+                    raise CheckFailure(
+                        f"{model.call}: the lecture's layer {index + 1} ({want_spec['type']}) has no counterpart "
+                        "in your model (see the structure check), so its activation or rate cannot be compared.",
+                        evidence=[("call", model.call)])
+                continue
+            spec, activation = got[aligned[index]]
+            position = aligned[index] + 1
             required = expected.activations.get(index, ANY)
             shown = activation or "none (linear)"
             if required != ANY and activation != required:
@@ -179,13 +222,16 @@ def _activation_check(expected: Expected) -> None:
                     hint = ("This layer must be linear: its activation comes after the next layer "
                             "(Conv, BatchNorm, elu).")
                 raise CheckFailure(
-                    f"{model.call}: layer {index + 1} ({spec['type']}) should be followed by "
+                    f"{model.call}: layer {position} ({spec['type']}) should be followed by "
                     f"{required or 'no activation'}.",
                     evidence=[("call", model.call), ("expected", str(required or "none (linear)")),
                               ("received", shown)], hint=hint)
-            if spec["type"] == "Dropout" and abs(float(spec.get("rate", -1)) - float(want_spec["rate"])) > 1e-9:
-                raise CheckFailure(f"{model.call}: layer {index + 1} is Dropout({spec.get('rate')}); the lecture "
-                                   f"uses Dropout({want_spec['rate']}).", evidence=[("call", model.call)])
+            if want_spec["type"] == "Dropout":
+                rate = spec.get("rate") if spec["type"] == "Dropout" else None
+                if rate is None or abs(float(rate) - float(want_spec["rate"])) > 1e-9:
+                    what = f"Dropout({rate})" if rate is not None else spec["type"]
+                    raise CheckFailure(f"{model.call}: layer {position} is {what}; the lecture "
+                                       f"uses Dropout({want_spec['rate']}).", evidence=[("call", model.call)])
 
 
 def _register(expected: Expected) -> None:

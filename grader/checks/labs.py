@@ -18,6 +18,7 @@ as a per-layer formula table when the stated number is wrong.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import tomllib
@@ -27,12 +28,13 @@ import numpy as np
 
 from grader import datasets
 from grader.check import CheckFailure, Checklist, Submission
-from grader.keras_file import RefusedModel, model_spec, read_keras_archive
-from grader.reference import formulas as ref
+from grader.keras_file import RefusedModel, model_spec, read_keras_archive, summarize
 
 MAX_TEXT_BYTES = 1024 * 1024
 MAX_PARAMS = 50_000_000  # a lab model is < 5 M; a config declaring more is refused unread
 BATCH = 1000
+TRAIN_PROBE = 10_000  # training images the model is also evaluated on (evenly spaced over the training set)
+GAP_ALLOWANCE = 0.02  # on top of 3 standard errors of the difference of two accuracies
 HISTORY_KEYS = ("accuracy", "val_accuracy", "loss", "val_loss")
 
 
@@ -54,10 +56,12 @@ class LabModel:
         if not path.is_file() or path.is_symlink():
             raise CheckFailure(f"model.keras is missing from the lab folder {folder}.",
                                hint="Save your trained model with model.save('model.keras').")
+        data = path.read_bytes()
+        self.digest = hashlib.sha256(data).digest()
         try:
-            archive = read_keras_archive(path.read_bytes())
+            archive = read_keras_archive(data)
             self.spec = model_spec(archive.config)
-            self.summary = ref.model_summary(self.spec.input_shape, self.spec.layers)
+            self.summary = summarize(self.spec.input_shape, self.spec.layers)
         except RefusedModel as refused:
             raise CheckFailure(f"model.keras was refused and not loaded: {refused}") from None
         except ValueError as error:
@@ -83,12 +87,67 @@ def lab_model(sub: Submission) -> LabModel:
 def _formula_table(model: LabModel) -> str:
     lines = [f"    {'layer':<22} {'output shape':<16} {'params':>10}  trainable"]
     for row, spec in zip(model.summary["layers"], model.spec.layers, strict=True):
-        trainable = "no" if spec.get("trainable") is False else ("2C of 4C" if row["type"] == "BatchNormalization"
+        trainable = "no" if spec.get("trainable") is False or row["type"] == "Normalization" else ("2C of 4C" if row["type"] == "BatchNormalization"
                                                                  else "yes")
         lines.append(f"    {row['type']:<22} {str(row['output_shape']):<16} {row['params']:>10,}  {trainable}")
     lines.append(f"    {'total':<39} {model.summary['total']:>10,}")
     lines.append(f"    {'trainable':<39} {model.summary['trainable']:>10,}")
     return "\n".join(lines)
+
+
+def shifted_by_one_pixel(images: np.ndarray, seed: bytes) -> np.ndarray:
+    """Every image moved one pixel up, down, left or right (zero fill), the direction drawn per image.
+
+    The draw is seeded by the model file's SHA-256: the same submission is graded
+    the same way every time, and no file can know its own shifts in advance.
+    """
+    directions = np.random.default_rng(np.frombuffer(seed, dtype=np.uint32)).integers(0, 4, len(images))
+    out = np.zeros_like(images)
+    height, width = images.shape[1:3]
+    for direction, (dy, dx) in enumerate(((1, 0), (-1, 0), (0, 1), (0, -1))):
+        chosen = np.flatnonzero(directions == direction)
+        moved = np.zeros_like(images[chosen])
+        moved[:, max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
+            images[chosen][:, max(-dy, 0):height + min(-dy, 0), max(-dx, 0):width + min(-dx, 0)]
+        out[chosen] = moved
+    return out
+
+
+def allowed_gap(p1: float, n1: int, p2: float, n2: int) -> float:
+    """How much higher one accuracy may be than another before it is not chance: 2 points + 3 standard errors."""
+    return GAP_ALLOWANCE + 3 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+
+
+def _training_probe(dataset: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Up to TRAIN_PROBE training images, evenly spaced, with their labels (None where no training split is here)."""
+    try:
+        data = datasets.load(dataset, split="both")
+    except Exception:  # the test split alone is enough to grade; the probe is then skipped, and said so
+        return None
+    if data.x_train is None or not len(data.x_train):
+        return None
+    chosen = np.unique(np.linspace(0, len(data.x_train) - 1, min(len(data.x_train), TRAIN_PROBE)).astype(int))
+    return data.x_train[chosen], np.asarray(data.y_train).reshape(-1)[chosen]
+
+
+def memorisation_signs(test: float, n_test: int, shifted: float, train: float | None,
+                       n_train: int) -> list[str]:
+    """Why a test accuracy is not credited as learned (empty: nothing suspicious).
+
+    A model that learned the task scores about the same on the test images moved
+    by one pixel, and at least as well on images it was trained on; a model that
+    stored the test set (a lookup table, a nearest-neighbour layer over the test
+    images) scores far better on the exact test images than on either.
+    """
+    signs = []
+    if test - shifted > allowed_gap(test, n_test, shifted, n_test):
+        signs.append(f"on the same test images shifted by one pixel it scores {shifted:.4f} "
+                     f"({test - shifted:.4f} lower; at most {allowed_gap(test, n_test, shifted, n_test):.4f} "
+                     "is expected of a model that learned the task)")
+    if train is not None and test - train > allowed_gap(test, n_test, train, n_train):
+        signs.append(f"on {n_train:,} training images it scores {train:.4f}, {test - train:.4f} lower than on "
+                     f"the test images (at most {allowed_gap(test, n_test, train, n_train):.4f} is chance)")
+    return signs
 
 
 def lab_checklist(lab_id: str, dataset: str) -> Checklist:
@@ -180,18 +239,37 @@ def lab_checklist(lab_id: str, dataset: str) -> Checklist:
         if not isinstance(input_shape, list) or tuple(input_shape) != model.spec.input_shape:
             raise CheckFailure("The model loaded in the sandbox does not have the inspected input shape.",
                                evidence=[("inspected", str(model.spec.input_shape)), ("loaded", str(input_shape))])
-        images = data.x_test.reshape((len(data.x_test), *model.spec.input_shape)).astype(np.float32)
-        predictions = []
-        for start in range(0, len(images), BATCH):
-            scores = sub.call("predict", images[start:start + BATCH])
-            expected_shape = (len(images[start:start + BATCH]), classes)
-            if type(scores) is not np.ndarray or scores.shape != expected_shape or not np.isfinite(scores).all():
-                raise CheckFailure("The model's predictions are not finite class scores of the right shape.",
-                                   evidence=[("expected", f"float array {expected_shape}"),
-                                             ("received", f"{type(scores).__name__} "
-                                                          f"{getattr(scores, 'shape', '')}")])
-            predictions.append(np.argmax(scores, axis=1))
-        measured = float(np.mean(np.concatenate(predictions) == data.y_test))
+        def predicted(raw: np.ndarray) -> np.ndarray:
+            images = raw.reshape((len(raw), *model.spec.input_shape)).astype(np.float32)
+            labels = []
+            for start in range(0, len(images), BATCH):
+                scores = sub.call("predict", images[start:start + BATCH])
+                expected_shape = (len(images[start:start + BATCH]), classes)
+                if type(scores) is not np.ndarray or scores.shape != expected_shape or not np.isfinite(scores).all():
+                    raise CheckFailure("The model's predictions are not finite class scores of the right shape.",
+                                       evidence=[("expected", f"float array {expected_shape}"),
+                                                 ("received", f"{type(scores).__name__} "
+                                                              f"{getattr(scores, 'shape', '')}")])
+                labels.append(np.argmax(scores, axis=1))
+            return np.concatenate(labels)
+
+        images = data.x_test
+        measured = float(np.mean(predicted(images) == data.y_test))
+        # memorisation probes (docs/security.md): the test images moved by one pixel, and training images
+        shifted = float(np.mean(predicted(shifted_by_one_pixel(images, model.digest)) == data.y_test))
+        probe = _training_probe(dataset)
+        train = float(np.mean(predicted(probe[0]) == probe[1])) if probe is not None else None
+        n_train = len(probe[1]) if probe is not None else 0
+        sub.cache["memorisation_probes"] = {"test": measured, "shifted": shifted, "train": train}
+        signs = memorisation_signs(measured, len(images), shifted, train, n_train)
+        if signs:
+            raise CheckFailure(
+                f"Test accuracy {measured:.4f} is not credited: the model knows the test images rather than "
+                f"the task; {'; and '.join(signs)}.",
+                evidence=[("test images", f"{measured:.4f}"), ("shifted by one pixel", f"{shifted:.4f}"),
+                          ("training images", "not available" if train is None else f"{train:.4f}")],
+                hint="Train the model on the training set only; the grader measures it on the test set.",
+                fraction=0.0)
         sub.cache["accuracy"] = measured
         if measured >= target:
             return 1.0

@@ -16,6 +16,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from forged_runtime import FORGING_RUNTIME
 
 from grader.sandbox import ChildFailure, Limits, Sandbox
 from grader.sandbox_launch import UID_BASE, UID_SLOTS, detect_platform, lease_private_uid
@@ -260,30 +261,15 @@ def test_private_uids_are_leased_without_collisions():
 
 # -- the child's runtime belongs to the student: replies are checked, never trusted ---------------
 
-PATCH_RUNTIME = """
-import sys as _sys
-_main = _sys.modules["__main__"]
-_honest_send = _main._send
-def _forged_send(message):
-    message = dict(message)
-    if "results" in message:
-        message["results"] = message["results"][:1]
-    message.pop("args_after", None)
-    message.pop("kwargs_after", None)
-    _honest_send(message)
-_main._send = _forged_send
-"""
-
-
 def test_a_shortened_sweep_reply_is_a_protocol_violation(tmp_path):
-    source = PATCH_RUNTIME + "\ndef f(x):\n    return x\n"
+    source = FORGING_RUNTIME + "\ndef f(x):\n    return x\n"
     with _sandbox(tmp_path, source) as sandbox:
         with pytest.raises(ChildFailure, match="protocol violation: a sweep reply with 1 results for 3 calls"):
             sandbox.call_many("f", [((), {"x": i}) for i in range(3)])
 
 
 def test_dropping_the_arguments_after_the_call_is_a_protocol_violation(tmp_path):
-    source = PATCH_RUNTIME + "\ndef f(x):\n    return x\n"
+    source = FORGING_RUNTIME + "\ndef f(x):\n    return x\n"
     with _sandbox(tmp_path, source) as sandbox:
         with pytest.raises(ChildFailure, match="leaves out the arguments after the call"):
             sandbox.call("f", 1, return_args=True)
