@@ -205,3 +205,22 @@ def test_solution_notebook_graded_after_extraction_gets_full_marks(tmp_path, cat
         (c.name, c.status, c.message) for c in result.checks if c.status != "passed"]
     assert notes == ["notebook: dropped 2 IPython magic lines (e.g. %load_ext autoreload): "
                      "only Python is graded"]
+
+
+def test_a_correct_notebook_that_plots_with_matplotlib_scores_full_marks(tmp_path, catalogue):
+    """As a student writes it: imports at the top, a plot of the output sizes at the end."""
+    from grader.runner import grade_exercise
+
+    solution = (Path(__file__).resolve().parents[1] / "solutions" / "exercise1.py").read_text(encoding="utf-8")
+    cells = [
+        nbformat.v4.new_markdown_cell("# Exercise 1: output sizes"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\nimport numpy as np"),
+        *cells_from_module(solution),
+        nbformat.v4.new_code_cell("sizes = [conv_output_size(28, f) for f in range(1, 8)]\n"
+                                  "fig, ax = plt.subplots()\nax.plot(range(1, 8), sizes)\nplt.show()"),
+    ]
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    write_notebook(folder / "exercise1.ipynb", cells)
+    result = grade_exercise(exercise=catalogue.get("exercise1"), submission=folder)
+    assert result.score == result.max_score == 20, [c.message for c in result.checks if c.status != "passed"]
