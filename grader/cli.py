@@ -28,8 +28,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _grading_parser(prog: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description="Grade a submission and print the report.")
-    parser.add_argument("--submission", type=Path, default=Path("exercises"),
-                        help="folder (or file) with the student's code (default: ./exercises)")
+    parser.add_argument("folder", nargs="?", type=Path, metavar="PATH",
+                        help="folder (or file) with the student's code; the same as --submission")
+    parser.add_argument("--submission", type=Path, default=None,
+                        help="folder (or file) with the student's code "
+                             "(default: ./exercises if it exists, else the current folder)")
     parser.add_argument("--format", choices=("text", "json", "md", "html"), default="text")
     parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
     parser.add_argument("--fail-under", type=option_types.score, metavar="SCORE",
@@ -40,7 +43,9 @@ def _grading_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=option_types.timeout_seconds, metavar="S",
                         help="wall-clock limit in seconds for one call into the student's code "
                              "(0.1 to 3600)")
-    parser.add_argument("--check", metavar="ID", help="run only the check(s) with this id (comma-separated)")
+    parser.add_argument("--check", metavar="ID",
+                        help="run only the checks whose id (or name) contains this text; comma-separated "
+                             "for several (`grade list EXERCISE` shows the ids)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help="folder with the datasets for the labs (default: $GRADER_DATA_DIR, the Keras cache, ...)")
     parser.add_argument("--require-isolation", action="store_true",
@@ -81,8 +86,11 @@ def _grade(exercise_ids: list[str], options: argparse.Namespace, *, run_all: boo
     from grader.catalogue import load_catalogue
     from grader.errors import DatasetMissing, SubmissionError
     from grader.results import RunResult
-    from grader.runner import grade_exercise, missing_submission_result
+    from grader.runner import default_submission, grade_exercise, missing_submission_result
 
+    if options.folder is not None and options.submission is not None:
+        raise GraderError("give the submission once: as PATH or as --submission, not both")
+    options.submission = options.folder or options.submission or default_submission()
     if options.data_dir is not None:
         os.environ["GRADER_DATA_DIR"] = str(options.data_dir)
     catalogue = load_catalogue()
@@ -110,11 +118,18 @@ def _grade(exercise_ids: list[str], options: argparse.Namespace, *, run_all: boo
     return EXIT_OK
 
 
-def _list() -> int:
+def _list(argv: list[str]) -> int:
+    parser = _Parser(prog="grade list", description="List the exercises, or one exercise's checks.")
+    parser.add_argument("exercise", nargs="?", help="list this exercise's check ids, names and points")
+    options = parser.parse_args(argv)
     from grader.catalogue import load_catalogue
-    from grader.report import show_catalogue
+    from grader.report import show_catalogue, show_checks
 
-    show_catalogue(load_catalogue())
+    catalogue = load_catalogue()
+    if options.exercise is None:
+        show_catalogue(catalogue)
+    else:
+        show_checks(catalogue.get(options.exercise))
     return EXIT_OK
 
 
@@ -154,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write(
-            "usage: grade list | grade EXERCISE [options] | grade all [options] | grade verify\n"
+            "usage: grade list [EXERCISE] | grade EXERCISE [PATH] [options] | grade all [options] | grade verify\n"
             "       grade batch DIR --out DIR | grade data status|prepare NAME | "
             "grade export gradescope|otter EXERCISE --out FILE\n"
             "Run `grade EXERCISE --help` for the grading options.\n"
@@ -166,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     try:
         if command == "list":
-            return _list()
+            return _list(rest)
         if command == "verify":
             return _verify(rest)
         if command == "export":

@@ -119,6 +119,18 @@ def show_catalogue(catalogue) -> None:
     make_console().print(table)
 
 
+def show_checks(exercise) -> None:
+    """`grade list EXERCISE`: each check's id (what --check takes), points and name."""
+    table = Table(title=f"{exercise.id}: {exercise.title}", title_justify="left")
+    for column in ("id", "points", "check"):
+        table.add_column(column, overflow="fold")
+    for check in exercise.checklist():
+        name = f"hidden: {check.name}" if check.hidden and not check.name.startswith("hidden") else check.name
+        table.add_row(check.id, f"{check.points:g}", Text(name))
+    make_console().print(table)
+    make_console().print(Text(f"grade {exercise.id} --check ID runs one (a part of an id or name works too)"))
+
+
 def make_console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False)
 

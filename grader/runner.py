@@ -166,6 +166,30 @@ def _run_check(check: Check, sub: Submission) -> tuple[str, float, CheckFailure 
     return ("passed" if fraction == 1.0 else "failed"), fraction, None, ""
 
 
+def select_checks(checks: list[Check], selection: str, exercise_id: str) -> list[Check]:
+    """The checks ``--check`` names: comma-separated parts, each an exact id or else a substring
+    (case-insensitive) of a check's id or name, as pytest's ``-k`` takes them."""
+    wanted = [part.strip() for part in selection.split(",") if part.strip()]
+    chosen: set[str] = set()
+    for part in wanted:
+        exact = [c.id for c in checks if c.id == part]
+        matches = exact or [c.id for c in checks if part.lower() in c.id.lower() or part.lower() in c.name.lower()]
+        if not matches:
+            ids = ", ".join(c.id for c in checks)
+            raise GraderError(f"{exercise_id} has no check matching {part!r}; its checks are: {ids} "
+                              f"(grade list {exercise_id} shows them with their names)")
+        chosen.update(matches)
+    if not wanted:
+        raise GraderError(f"--check {selection!r} names no check")
+    return [c for c in checks if c.id in chosen]
+
+
+def default_submission(cwd: Path | None = None) -> Path:
+    """Where a student's files are when no folder is named: ./exercises if it exists, else here."""
+    here = Path.cwd() if cwd is None else cwd
+    return DEFAULT_SUBMISSION if (here / DEFAULT_SUBMISSION).is_dir() else Path(".")
+
+
 def grade_exercise(
     *,
     exercise: Exercise,
@@ -219,13 +243,7 @@ def grade_exercise(
         checklist = exercise.checklist()
         checks = list(checklist)
         if only_check is not None:
-            wanted = [part.strip() for part in only_check.split(",") if part.strip()]
-            unknown = [w for w in wanted if w not in {c.id for c in checks}]
-            if unknown or not wanted:
-                ids = ", ".join(c.id for c in checklist)
-                raise GraderError(f"{exercise.id} has no check {(unknown or [only_check])[0]!r}; "
-                                  f"its checks are: {ids}")
-            checks = [c for c in checks if c.id in wanted]
+            checks = select_checks(checks, only_check, exercise.id)
         if checklist.prepare is not None:
             checklist.prepare()
         if not exercise.is_lab:  # a lab's sandbox starts only when a model passed inspection

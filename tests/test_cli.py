@@ -178,3 +178,42 @@ def test_batch_usage_errors_are_exit_2(tmp_path):
     completed = grade("batch", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"))
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
+
+
+def test_cd_exercises_then_grade_finds_the_file_here(tmp_path):
+    """`cd exercises && grade exercise1`: with no ./exercises folder, the current folder is the submission."""
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "exercise1.py").write_text((ROOT / "solutions" / "exercise1.py").read_text())
+    for cwd in (tmp_path, tmp_path / "exercises"):
+        completed = grade("exercise1", "--format", "json", cwd=cwd)
+        assert completed.returncode == 0, completed.stderr
+        report = json.loads(completed.stdout)
+        assert report["score"] == report["max_score"] == 20
+        assert report["submission"].endswith("exercise1.py")
+
+
+def test_a_folder_given_as_a_positional_argument(tmp_path):
+    completed = grade("exercise1", "solutions", "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["score"] == 20
+    both = grade("exercise1", "solutions", "--submission", "solutions")
+    assert both.returncode == 2 and "--submission" in both.stderr
+
+
+def test_check_takes_a_substring_of_an_id_or_a_name():
+    completed = grade("exercise1", "solutions", "--check", "RECEPTIVE", "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    [check] = json.loads(completed.stdout)["checks"]
+    assert check["name"] == "receptive_field of a stack of layers"
+    by_name = grade("exercise1", "solutions", "--check", "invalid arguments", "--format", "json")
+    assert len(json.loads(by_name.stdout)["checks"]) == 2
+    nothing = grade("exercise1", "solutions", "--check", "no-such-check")
+    assert nothing.returncode == 2 and "no check matching 'no-such-check'" in nothing.stderr
+
+
+def test_list_an_exercise_shows_its_check_ids():
+    completed = grade("list", "exercise3")
+    assert completed.returncode == 0, completed.stderr
+    assert "lecture-feature-maps" in completed.stdout and "--check ID" in completed.stdout
+    unknown = grade("list", "exercise99")
+    assert unknown.returncode == 2
