@@ -26,9 +26,16 @@ def test_mutant_checks_exist(catalogue):
         assert mutant.check in ids, f"{mutant.name}: no check {mutant.check!r} in {ids}"
 
 
-@pytest.mark.parametrize("mutant", [m for m in ALL if m.exercise in {"exercise1", "exercise2", "exercise3",
-                                                                     "exercise4", "exercise5"}],
-                         ids=lambda m: f"{m.exercise}: {m.name}")
+def _one_per_check(mutants: list[Mutant]) -> list[Mutant]:
+    """The first broken variant of each NumPy exercise's check (every check, fewer child starts)."""
+    seen: dict[tuple[str, str], Mutant] = {}
+    for mutant in mutants:
+        if mutant.exercise != "exercise6":
+            seen.setdefault((mutant.exercise, mutant.check), mutant)
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("mutant", _one_per_check(ALL), ids=lambda m: f"{m.exercise}: {m.name}")
 def test_mutant_stays_caught_when_it_forges_short_replies(mutant: Mutant, catalogue, make_submission):
     from grader.runner import grade_exercise
 

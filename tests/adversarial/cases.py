@@ -31,6 +31,7 @@ class Case:
     files: dict[str, bytes] = field(default_factory=dict)  # extra files in the submission folder
     needs_root: bool = False  # holds only where the sandbox can drop privileges and mount
     only: str | None = None  # grade only these checks (comma-separated ids), to keep the suite fast
+    kept: dict[str, float] = field(default_factory=dict)  # touched check id -> fraction of its points kept
 
 
 def in_receptive_field(code: str, source: str = EX1) -> str:
@@ -163,9 +164,12 @@ class Liar:
     def __eq__(self, other): return True
 return Liar()
 """), R, "must return a Python int"),
+    # Fair credit (SPEC conventions): a NumPy integer scalar is an int of the same kind; a bool is not.
     Case("a numpy integer instead of a Python int", "values",
-         replacing_receptive_field("import numpy as np\nreturn np.int64(_honest_receptive_field(layers))"), R,
-         "must return a Python int"),
+         replacing_receptive_field("import numpy as np\nreturn np.int64(_honest_receptive_field(layers))")),
+    Case("a numpy bool instead of a Python int", "values",
+         replacing_receptive_field("import numpy as np\nreturn np.bool_(_honest_receptive_field(layers))"), R,
+         "int"),
     Case("a float with the right value", "values",
          replacing_receptive_field("return float(_honest_receptive_field(layers))"), R, "must return a Python int"),
     Case("an ndarray subclass", "values", _ex3_relu("""
@@ -183,8 +187,10 @@ return _honest_relu(x).view(Mine)
          RELU, "dtype int64", "exercise3", only=RELU_ONLY),
     Case("NaN in the result", "values", _ex3_relu("out = _honest_relu(x)\nout.flat[0] = np.nan\nreturn out"), RELU,
          "NaN or infinity", "exercise3", only=RELU_ONLY),
+    # "Inputs unchanged" gives each function its share: relu's third is lost, pad2d's and conv2d's kept.
     Case("the input modified in place", "values", _ex3_relu("np.maximum(x, 0, out=x)\nreturn x"),
-         frozenset({"inputs-unchanged"}), "modified its input x in place", "exercise3", only=RELU_ONLY),
+         frozenset({"inputs-unchanged"}), "modified its input x in place", "exercise3", only=RELU_ONLY,
+         kept={"inputs-unchanged": 2 / 3}),
     Case("np.empty_like garbage", "values", _ex3_relu("out = np.empty_like(x)\nout[...] = 7.0\nreturn out"), RELU,
          "wrong values", "exercise3", only=RELU_ONLY),
     Case("answers hard-coded for the lecture's inputs", "values", replacing_receptive_field("""

@@ -58,11 +58,12 @@ def test_attack_earns_nothing_and_touches_nothing_else(case: Case, catalogue, tm
     for check in result.checks:
         if check.id in touched:
             assert check.status != "passed", f"{check.id} passed despite the attack"
-            assert check.score == 0
+            assert check.score == pytest.approx(check.max_score * case.kept.get(check.id, 0.0), abs=1e-5)
             assert re.search(case.reason, check.message), f"{check.id}: {check.message[:500]}"
         else:
             assert check.status == "passed", f"{check.id} was affected: {check.message[:500]}"
-    assert result.score == sum(c.max_score for c in result.checks if c.id not in touched)
+    expected = sum(c.max_score * (case.kept.get(c.id, 0.0) if c.id in touched else 1.0) for c in result.checks)
+    assert result.score == pytest.approx(expected, abs=1e-5)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert sorted(p.name for p in folder.iterdir()) == sorted({exercise.file, *case.files})
     time.sleep(0.1)
