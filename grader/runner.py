@@ -166,6 +166,18 @@ def _run_check(check: Check, sub: Submission) -> tuple[str, float, CheckFailure 
     return ("passed" if fraction == 1.0 else "failed"), fraction, None, ""
 
 
+PRINTED_LINES_SHOWN = 30  # a debug print in a function the search calls thousands of times
+
+
+def _capped_lines(text: str, limit: int) -> str:
+    """The first ``limit`` lines of ``text``, and how many more were dropped."""
+    lines = text.splitlines()
+    if len(lines) <= limit:
+        return text
+    dropped = len(lines) - limit
+    return "\n".join(lines[:limit] + [f"… {dropped} more line{'s' if dropped != 1 else ''} were dropped"])
+
+
 def select_checks(checks: list[Check], selection: str, exercise_id: str) -> list[Check]:
     """The checks ``--check`` names: comma-separated parts, each an exact id or else a substring
     (case-insensitive) of a check's id or name, as pytest's ``-k`` takes them."""
@@ -319,7 +331,7 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
             function = message.rsplit(": ", 1)[-1]
             stub_calls[len(results)] = (function, sub.last_stub_call)
         stdout, stderr = sandbox.output()
-        printed = (stdout + stderr).strip()
+        printed = _capped_lines((stdout + stderr).strip(), PRINTED_LINES_SHOWN)
         if printed and status != "passed":
             message += f"\nYour code printed:\n{printed}"
         result = CheckResult(**base, score=round(check.points * fraction, 6), status=status, message=message,

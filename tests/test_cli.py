@@ -217,3 +217,25 @@ def test_list_an_exercise_shows_its_check_ids():
     assert "lecture-feature-maps" in completed.stdout and "--check ID" in completed.stdout
     unknown = grade("list", "exercise99")
     assert unknown.returncode == 2
+
+
+def test_a_debug_print_in_a_searched_function_is_capped(tmp_path):
+    """One print() in conv_output_size, called for every example the search tries: 30 lines shown."""
+    source = (ROOT / "solutions" / "exercise1.py").read_text(encoding="utf-8")
+    source = source.replace("def conv_output_size(", "def _honest_conv_output_size(") + (
+        "\n\ndef conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):\n"
+        "    print('debug: input_size =', input_size, 'kernel_size =', kernel_size)\n"
+        "    size = _honest_conv_output_size(input_size, kernel_size, stride, padding, dilation)\n"
+        "    return size + 1 if input_size > 12 else size\n")
+    (tmp_path / "exercise1.py").write_text(source, encoding="utf-8")
+    completed = grade("exercise1", str(tmp_path), "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    failed = [c for c in json.loads(completed.stdout)["checks"] if c["status"] != "passed"]
+    assert failed
+    for check in failed:
+        if "Your code printed:" in check["message"]:
+            shown = check["message"].split("Your code printed:\n", 1)[1].splitlines()
+            assert len(shown) <= 31, len(shown)
+            if len(shown) == 31:
+                assert shown[-1].endswith("were dropped")
+    assert any("were dropped" in c["message"] for c in failed)
