@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import secrets
+import select
 import selectors
 import shutil
 import signal
@@ -95,13 +96,14 @@ class Limits:
     output_bytes: int = 64 * 1024  # student stdout/stderr kept per stream
     start_timeout_s: float = 30.0  # the interpreter and the pre-imports (TensorFlow: much longer)
     import_timeout_s: float = 10.0  # importing the student's module
-    scratch_mb: int = 64  # the work folder's tmpfs (bubblewrap mode); /tmp and /dev/shm get 16 MB each
+    scratch_mb: int = 64  # the work folder's tmpfs (bubblewrap mode)
+    tmp_mb: int = 16  # /tmp's and /dev/shm's tmpfs each (bubblewrap mode)
     scratch_inodes: int = 4096  # files and folders per scratch tmpfs
     reply_mb: int = 32  # one reply frame, checked before it is read
     reply_json_kb: int = 1024  # the JSON part of a reply, checked before it is parsed
 
     def scratch_caps(self) -> ScratchCaps:
-        return ScratchCaps(work_bytes=self.scratch_mb * 1024 * 1024, tmp_bytes=16 * 1024 * 1024,
+        return ScratchCaps(work_bytes=self.scratch_mb * 1024 * 1024, tmp_bytes=self.tmp_mb * 1024 * 1024,
                            inodes=self.scratch_inodes)
 
 
@@ -217,7 +219,7 @@ def _tree_rss_kb(namespace: str | None, session: int) -> int:
                     continue
             else:
                 with open(f"/proc/{entry}/stat") as handle:
-                    if int(handle.read().rsplit(")", 1)[1].split()[4]) != session:
+                    if int(handle.read().rsplit(")", 1)[1].split()[3]) != session:  # state ppid pgrp session
                         continue
             with open(f"/proc/{entry}/status") as handle:
                 total += next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
@@ -353,7 +355,6 @@ class Sandbox:
         except ChildFailure as failure:
             self._fail_start(failure)
             return
-        self._read_bubblewrap_info()
         reported = report.get("isolation") if isinstance(report.get("isolation"), dict) else {}
         bubblewrap = self.uses_bubblewrap and self._inner_pid is not None
         self.isolation = Isolation(
@@ -388,13 +389,19 @@ class Sandbox:
         else:
             self.functions = answer
 
-    def _read_bubblewrap_info(self) -> None:
-        """bwrap's --info-fd report: the sandbox's pid 1 as seen from here (to read its scratch)."""
+    def _read_bubblewrap_info(self, deadline: float) -> None:
+        """bwrap's --info-fd report: the sandbox's pid 1 as seen from here (its scratch, its memory).
+
+        bwrap writes it, then closes the pipe, before the child runs anything.
+        """
         if self._info_fd is None:
             return
         data = b""
         with contextlib.suppress(OSError):
-            while len(data) < 4096 and (chunk := os.read(self._info_fd, 4096)):
+            while len(data) < 4096 and (remaining := deadline - time.monotonic()) > 0:
+                ready, _, _ = select.select([self._info_fd], [], [], remaining)
+                if not ready or not (chunk := os.read(self._info_fd, 4096)):
+                    break
                 data += chunk
         with contextlib.suppress(OSError):
             os.close(self._info_fd)
@@ -525,6 +532,7 @@ class Sandbox:
                 os.close(info_write)
         self._info_fd = info_read
         self._inner_pid = None
+        self._read_bubblewrap_info(time.monotonic() + self.limits.start_timeout_s)
         self._request = os.fdopen(request_write, "wb", buffering=0)
         self._response_fd = response_read
         os.set_blocking(response_read, False)

@@ -239,7 +239,9 @@ def _import_submission():
 
 
 def main() -> None:
-    _apply_limits(CONFIG.get("limits", {}), CONFIG.get("uid") or CONFIG.get("private_uid"))
+    # The child runs as a uid of its own (dropped to here, or started as by bubblewrap): count from 1.
+    own_uid = CONFIG.get("uid") if CONFIG.get("uid") is not None else (CONFIG.get("private_uid") or None)
+    _apply_limits(CONFIG.get("limits", {}), own_uid)
     isolation = {"network": False, "uid": os.getuid(), "filesystem": False}
     bubblewrap = CONFIG.get("bubblewrap")
     if bubblewrap:

@@ -195,8 +195,11 @@ def test_no_process_survives_a_double_fork(tmp_path):
     assert survivors == []
 
 
-@needs_bwrap
-def test_memory_of_forked_helpers_counts_against_the_limit(tmp_path):
+@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bwrap), False],
+                         ids=["bubblewrap", "fallback"])
+def test_memory_of_forked_helpers_counts_against_the_limit(tmp_path, bubblewrap):
+    import dataclasses
+
     source = """
         import os, time
         def hog():
@@ -211,7 +214,8 @@ def test_memory_of_forked_helpers_counts_against_the_limit(tmp_path):
             return "not stopped"
     """
     limits = Limits(address_space_mb=None, rss_mb=400, tasks=8)
-    with _sandbox(tmp_path, source, limits=limits) as sandbox:
+    platform = detect_platform() if bubblewrap else dataclasses.replace(detect_platform(), bwrap=None)
+    with _sandbox(tmp_path, source, limits=limits, platform=platform) as sandbox:
         with pytest.raises(ChildFailure) as failure:
             sandbox.call("hog", timeout=20)
     assert failure.value.kind == "limit" and "all its processes" in failure.value.reason
