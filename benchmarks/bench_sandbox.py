@@ -19,7 +19,7 @@ import tracemalloc
 from pathlib import Path
 
 from grader.sandbox import ChildFailure, Sandbox
-from grader.sandbox_launch import detect_platform
+from grader.sandbox.launch import detect_platform
 
 SOURCE = '''
 import sys

@@ -19,7 +19,6 @@ Invalid arguments raise ``ValueError`` with a message that names the argument.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 
 def pad2d(x, padding, kernel_size=None, stride=1) -> np.ndarray:

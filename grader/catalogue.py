@@ -20,7 +20,7 @@ CATALOGUE_NAME = "assignments.toml"
 _DEFAULT_KEYS = {"time_limit_s", "call_timeout_s", "memory_mb", "file_size_mb", "output_kb"}
 _EXERCISE_KEYS = _DEFAULT_KEYS | {
     "title", "file", "folder", "points", "functions", "uses_tensorflow", "dataset",
-    "target_accuracy", "floor_accuracy",
+    "target_accuracy", "floor_accuracy", "hidden_checks", "hidden_points",
 }
 
 
@@ -43,6 +43,20 @@ class Exercise:
     dataset: str | None = None
     target_accuracy: float | None = None
     floor_accuracy: float | None = None
+    # A student kit (``grade release``) ships the public checks only: how many checks, worth how
+    # many points, were left out (they run when the work is graded). 0 in the instructor's copy.
+    hidden_checks: int = 0
+    hidden_points: float = 0.0
+
+    @property
+    def withheld_note(self) -> str | None:
+        """The report's line about the checks a student kit does not hold; None where it holds all."""
+        if not self.hidden_checks:
+            return None
+        plural = "s" if self.hidden_checks != 1 else ""
+        points = "point" if self.hidden_points == 1 else "points"
+        return (f"{self.hidden_checks} hidden check{plural} ({self.hidden_points:g} {points}) "
+                "run when your work is graded")
 
     @property
     def is_lab(self) -> bool:
@@ -63,10 +77,14 @@ class Exercise:
                 ) from None
             raise
         checklist = module.CHECKS
-        if abs(checklist.total_points - self.points) > 1e-9:
+        if self.is_lab and getattr(checklist, "dataset", None) != self.dataset:
+            raise ConfigError(f"{CATALOGUE_NAME}: {self.id} declares dataset = {self.dataset!r} but its checks "
+                              f"grade on {getattr(checklist, 'dataset', None)!r}.")
+        if abs(checklist.total_points + self.hidden_points - self.points) > 1e-9:
+            withheld = f" (and {self.hidden_points:g} withheld)" if self.hidden_points else ""
             raise ConfigError(
                 f"{CATALOGUE_NAME}: {self.id} is worth {self.points:g} points but its checks add up to "
-                f"{checklist.total_points:g}."
+                f"{checklist.total_points:g}{withheld}."
             )
         return checklist
 
@@ -107,6 +125,9 @@ def find_catalogue() -> Path:
     beside_package = Path(__file__).resolve().parents[1] / CATALOGUE_NAME
     if beside_package.is_file():
         return beside_package
+    inside_package = Path(__file__).resolve().parent / CATALOGUE_NAME  # an installed student kit
+    if inside_package.is_file():
+        return inside_package
     raise ConfigError(
         f"no {CATALOGUE_NAME} found in {here} or its parents; set GRADER_CATALOGUE to its path."
     )
@@ -145,6 +166,11 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
             raise ConfigError(f"{CATALOGUE_NAME}: [{exercise_id}] needs exactly one of file or folder")
         for key in _DEFAULT_KEYS | {"points"}:
             _number(merged, key, exercise_id)
+        for key in ("hidden_checks", "hidden_points"):
+            if key in table:
+                _number(table, key, exercise_id, positive=False)
+                if table[key] < 0 or (key == "hidden_checks" and not isinstance(table[key], int)):
+                    raise ConfigError(f"{CATALOGUE_NAME}: [{exercise_id}] {key} must be a count >= 0")
         if "folder" in table:
             for key in ("target_accuracy", "floor_accuracy"):
                 if key not in table:
@@ -169,5 +195,7 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
             dataset=table.get("dataset"),
             target_accuracy=table.get("target_accuracy"),
             floor_accuracy=table.get("floor_accuracy"),
+            hidden_checks=int(table.get("hidden_checks", 0)),
+            hidden_points=float(table.get("hidden_points", 0.0)),
         )
     return Catalogue(path=path, exercises=exercises)

@@ -18,28 +18,41 @@ from pathlib import Path
 
 from grader import __version__
 from grader.catalogue import Exercise
-from grader.check import (
-    CallLedger,
+from grader.checking.check import (
     Check,
     CheckFailure,
     CheckTimedOut,
     ChildDied,
+    DependencyFailed,
     FunctionDisabled,
     NotImplementedYet,
+    RunState,
     StudentRaised,
     Submission,
     collect_notes,
     stop_collecting_notes,
 )
+from grader.checking.feedback import (
+    ImportCause,
+    add_reruns,
+    import_cause,
+    prints_of_call,
+    settled_output,
+    text_of_failure,
+)
 from grader.errors import GraderError, MissingSubmissionFile, SubmissionError
-from grader.results import CheckResult, ExerciseResult
-from grader.sandbox import DEFAULT_PREIMPORT, Limits, Sandbox
+from grader.intake.locate import find_exercise_file
+from grader.limits import Limits
+from grader.options import GradingOptions
+from grader.output.plots import draw
+from grader.output.results import CheckResult, ExerciseResult
+from grader.sandbox import DEFAULT_PREIMPORT, Sandbox
 
 DEFAULT_SUBMISSION = Path("exercises")
 TENSORFLOW_PREIMPORT = ("tensorflow", "keras", "keras.layers", "keras.saving", "h5py")
 
 
-LAB_RUNTIME = Path(__file__).parent / "sandbox_runtime" / "lab_model.py"
+LAB_RUNTIME = Path(__file__).parent / "sandbox" / "runtime" / "lab_model.py"
 
 
 def locate_lab(exercise: Exercise, path: Path) -> Path:
@@ -71,16 +84,15 @@ def locate_submission(exercise: Exercise, path: Path) -> dict[str, Path]:
         if path.suffix not in (".py", ".ipynb"):
             raise SubmissionError(f"{path} is not a Python file (.py) or a notebook (.ipynb).")
         return {exercise.file: path}
-    main = path / exercise.file
-    notebook = path / f"{exercise.module}.ipynb"
-    if not main.is_file() and notebook.is_file():
-        main = notebook
-    if not main.is_file():
+    main = find_exercise_file(exercise, path)
+    if main is None:
+        notebook = f"{exercise.module}.ipynb"
         raise MissingSubmissionFile(
-            f"no {exercise.file} in {path.resolve()} (looked for {exercise.file} and {notebook.name}): "
+            f"no {exercise.file} in {path.resolve()} (looked for {exercise.file} and {notebook}): "
             f"graded 0. Save your {exercise.file} in that folder, or pass the folder that holds it "
             f"(or the file itself) with --submission PATH."
         )
+    path = main.parent  # its folder: the helper modules beside it come along
     files = {p.name: p for p in sorted(path.glob("*.py")) if p.is_file() and not p.is_symlink()}
     files[exercise.file] = main
     return files
@@ -99,38 +111,11 @@ def limits_for(exercise: Exercise, time_limit_s: float, call_timeout_s: float = 
     )
 
 
-def _text_of_failure(failure: CheckFailure, exercise_id: str, check: Check, seed: int | None) -> str:
-    lines = [failure.summary]
-    width = max((len(label) for label, _ in failure.evidence), default=0)
-    lines += [f"  {label.ljust(width)}  {text}" for label, text in failure.evidence]
-    if failure.rule:
-        lines.append(f"  {failure.rule}")
-    if failure.details:
-        lines.append(failure.details)
-    if failure.hint:
-        lines.append(failure.hint)
-    if failure.smallest_input:
-        tried = f" (after {failure.examples_tried} examples)" if failure.examples_tried else ""
-        lines.append(f"Smallest failing input{tried}: {failure.smallest_input}")
-        seed_text = f" --seed {seed}" if seed is not None else ""
-        lines.append(f"Re-run: grade {exercise_id} --check {check.id}{seed_text}")
-    return "\n".join(lines)
-
-
-def _describe_import_failure(description: dict, file_name: str) -> str:
-    kind = description.get("type", "error")
-    message = description.get("message", "")
-    if kind == "ChildFailure":
-        return f"the submission could not be started: {message}"
-    if "SyntaxError" in description.get("mro", []) or kind in ("SyntaxError", "IndentationError", "TabError"):
-        line = description.get("lineno")
-        text = description.get("text")
-        where = f" at line {line}" if line else ""
-        shown = f": {text}" if text else ""
-        return f"{file_name} has a {kind}{where}{shown} ({message.split(' (')[0]}). Fix it and grade again."
-    where = description.get("where") or []
-    location = f" ({where[-1]})" if where else ""
-    return f"importing {file_name} raised {kind}: {message}{location}"
+def _import_cause(sandbox: Sandbox, exercise: Exercise) -> ImportCause | None:
+    """Why the student's file could not be imported, or None when it was."""
+    if sandbox.import_failure is None:
+        return None
+    return import_cause(sandbox.import_failure.description, exercise.file)
 
 
 def _run_check(check: Check, sub: Submission) -> tuple[str, float, CheckFailure | None, str]:
@@ -138,8 +123,11 @@ def _run_check(check: Check, sub: Submission) -> tuple[str, float, CheckFailure 
     try:
         fraction = check.run(sub)
     except NotImplementedYet as stub:
-        sub.last_stub_call = stub.call
+        sub.last_stub_call, sub.last_stub_function = stub.call, stub.function
         return "skipped", 0.0, None, f"not implemented yet: {stub.function}"
+    except DependencyFailed as dependency:  # one cause, said once by the check that found it
+        sub.skipped_for = dependency.cause
+        return "skipped", 0.0, None, f"skipped: {dependency.cause}"
     except FunctionDisabled as disabled:  # ended earlier in the run: fail at once, do not wait again
         return "timeout" if disabled.failure.kind == "timeout" else "error", 0.0, None, disabled.message
     except ChildDied as died:
@@ -206,17 +194,16 @@ def grade_exercise(
     *,
     exercise: Exercise,
     submission: Path = DEFAULT_SUBMISSION,
-    seed: int | None = None,
-    timeout_s: float | None = None,
-    only_check: str | None = None,
-    require_isolation: bool = False,
+    options: GradingOptions | None = None,
 ) -> ExerciseResult:
     """Grade ``exercise`` for the submission at ``submission`` (folder or file)."""
+    options = options or GradingOptions()
+    timeout_s, seed = options.timeout_s, options.seed
     started = time.monotonic()
     folder = None
     converted: tempfile.TemporaryDirectory | None = None  # a notebook's code, as exerciseN.py
     notebook_notes: list[str] = []
-    from grader.intake_links import refuse_links  # a linked file or folder: refused, not followed
+    from grader.intake.links import refuse_links  # a linked file or folder: refused, not followed
 
     refuse_links(exercise, submission)
     try:
@@ -237,7 +224,7 @@ def grade_exercise(
     else:
         module, shown = exercise.module, str(files[exercise.file])
         if files[exercise.file].suffix == ".ipynb":
-            from grader.notebook import extract_code
+            from grader.intake.notebook import extract_code
 
             code, notebook_notes = extract_code(files[exercise.file], exercise.functions)
             converted = tempfile.TemporaryDirectory(prefix="grade-notebook-")
@@ -246,22 +233,24 @@ def grade_exercise(
     time_limit = max(exercise.time_limit_s, timeout_s or 0.0)
     call_timeout = max(timeout_s or exercise.call_timeout_s, 120.0 if exercise.is_lab else 0.0)
     sandbox = Sandbox(files, module, limits_for(exercise, time_limit, call_timeout),
-                      require_isolation=require_isolation,
+                      require_isolation=options.require_isolation,
                       profile="tensorflow" if exercise.uses_tensorflow else "numpy",
                       preimport=DEFAULT_PREIMPORT + (TENSORFLOW_PREIMPORT if exercise.uses_tensorflow else ()))
     if not exercise.is_lab:
         sandbox.spawn()  # the child imports NumPy while we load the checks
+    run = RunState()
     try:
         checklist = exercise.checklist()
         checks = list(checklist)
-        if only_check is not None:
-            checks = select_checks(checks, only_check, exercise.id)
+        if options.only_check is not None:
+            checks = select_checks(checks, options.only_check, exercise.id)
         if checklist.prepare is not None:
             checklist.prepare()
         if not exercise.is_lab:  # a lab's sandbox starts only when a model passed inspection
             sandbox.wait_ready()
+        cause = _import_cause(sandbox, exercise)  # now: a child restarted later may fail in other ways
         results, notes = _run_checks(exercise, checks, sandbox, time.monotonic() + time_limit, call_timeout, seed,
-                                     folder)
+                                     folder, run)
     finally:
         sandbox.close()
         if converted is not None:
@@ -269,6 +258,9 @@ def grade_exercise(
     started_child = bool(sandbox.isolation.limits)  # set once a child reported its isolation
     shown_isolation = sandbox.isolation.describe() if started_child else "not started (no model was loaded)"
     notes[0:0] = [f"sandbox: {shown_isolation}", *notebook_notes]
+    if exercise.withheld_note:  # a student kit: the hidden checks are not in it
+        notes.append(exercise.withheld_note)
+    add_reruns(results, exercise.id, submission, seed)  # every failure ends with the command that re-runs it
     return ExerciseResult(
         exercise=exercise.id,
         title=exercise.title,
@@ -278,32 +270,30 @@ def grade_exercise(
         grader_version=__version__,
         notes=notes,
         sandbox=sandbox.isolation.describe(),
-        figures=[(title, base64.b64encode(png).decode()) for title, png in sandbox.cache.get("figures", [])],
+        figures=[(figure.title, base64.b64encode(draw(figure)).decode()) for figure in run.figures],
+        cause=cause.word if cause else "",
+        cause_message=cause.message if cause else "",
     )
 
 
 def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadline: float,
-                call_timeout: float, seed: int | None, folder: Path | None = None
+                call_timeout: float, seed: int | None, folder: Path | None, run: RunState
                 ) -> tuple[list[CheckResult], list[str]]:
     results: list[CheckResult] = []
     notes: list[str] = []
-    import_problem = None
-    if sandbox.import_failure is not None:
-        import_problem = _describe_import_failure(sandbox.import_failure.description, exercise.file)
-        notes.append(import_problem)
+    cause = _import_cause(sandbox, exercise)  # one cause, one panel: the checks are skipped for it
     not_implemented: dict[str, int] = {}
     stub_calls: dict[int, tuple[str, str | None]] = {}  # result index -> (function, the call that raised)
-    ledger = CallLedger()  # shared by the checks: functions that returned, functions disabled
+    ledger = run.ledger  # shared by the checks: functions that returned, functions disabled
     for check in checks:
         check_started = time.monotonic()
         base = dict(id=check.id, name=check.name, max_score=check.points, hidden=check.hidden)
         missing = [name for name in check.needs if name not in sandbox.functions]
         if check.per_function and len(missing) < len(check.needs):
             missing = []  # each function earns its own share: a missing one costs only its share
-        if import_problem is not None:
-            timed_out = sandbox.import_failure.description.get("kind") == "timeout"
-            results.append(CheckResult(**base, score=0.0, status="timeout" if timed_out else "error",
-                                       message=import_problem))
+        if cause is not None:
+            results.append(CheckResult(**base, score=0.0, status="timeout" if cause.timed_out else "error",
+                                       message=cause.skipped(), skipped_because=cause.word))
             continue
         if missing:
             message = f"{exercise.file} defines no function named {missing[0]!r}"
@@ -314,24 +304,27 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
             results.append(CheckResult(**base, score=0.0, status="timeout", message=message))
             continue
         sub = Submission(sandbox, deadline=min(check_started + check.timeout_s, deadline),
-                         call_timeout_s=call_timeout, seed=seed, exercise=exercise, folder=folder, ledger=ledger)
+                         call_timeout_s=call_timeout, seed=seed, exercise=exercise, folder=folder, run=run)
         check_notes, token = collect_notes()
         try:
             status, fraction, failure, message = _run_check(check, sub)
         finally:
             stop_collecting_notes(token)
         if failure is not None:
-            message = _text_of_failure(failure, exercise.id, check, seed)
+            message = text_of_failure(failure)
         if check_notes and status == "passed" and not check.hidden:
             message = "\n".join(f"Note: {note}" for note in check_notes)
         for note in check_notes if status == "passed" else ():  # a note accompanies a pass only
             if note not in notes:
                 notes.append(note)
-        if status == "skipped":
-            function = message.rsplit(": ", 1)[-1]
-            stub_calls[len(results)] = (function, sub.last_stub_call)
-        stdout, stderr = sandbox.output()
-        printed = _capped_lines((stdout + stderr).strip(), PRINTED_LINES_SHOWN)
+        if status == "skipped" and sub.last_stub_function:
+            stub_calls[len(results)] = (sub.last_stub_function, sub.last_stub_call)
+        stdout, stderr = settled_output(sandbox.output)
+        printed = (stdout + stderr).strip()
+        if printed and failure is not None and failure.call is not None:  # the reported call's prints only
+            alone = prints_of_call(sub, failure.call, sandbox.output)
+            printed = printed if alone is None else alone
+        printed = _capped_lines(printed, PRINTED_LINES_SHOWN)
         if printed and status != "passed":
             message += f"\nYour code printed:\n{printed}"
         result = CheckResult(**base, score=round(check.points * fraction, 6), status=status, message=message,
@@ -343,11 +336,16 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
             result.hint = failure.hint
             result.details = failure.details
             result.smallest_input = failure.smallest_input
+            result.examples_tried = failure.examples_tried
+            result.table = failure.table
+        if status == "skipped":
+            result.not_implemented, result.skipped_because = sub.last_stub_function, sub.skipped_for
         results.append(result)
     for index, (function, call) in stub_calls.items():
         if function in ledger.returned:  # partial, not a stub: it returned for other inputs
             shown = f"\n  call  {call}" if call else ""
             results[index].status = "error"  # as any other unexpected exception (StudentRaised)
+            results[index].not_implemented = None
             results[index].summary = (f"{function} raised NotImplementedError on this input, though it returned "
                                       "results for other inputs: a partial implementation fails here.")
             results[index].message = results[index].summary + shown
@@ -377,4 +375,5 @@ def missing_submission_result(exercise: Exercise, submission: Path, reason: str,
     ]
     return ExerciseResult(exercise=exercise.id, title=exercise.title, checks=checks,
                           submission=str(submission), duration_s=0.0, grader_version=__version__,
-                          notes=[reason], missing=missing, message=reason if missing else "")
+                          notes=[reason, *filter(None, [exercise.withheld_note])], missing=missing,
+                          message=reason if missing else "", cause="missing" if missing else "")

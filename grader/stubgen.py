@@ -4,7 +4,9 @@ Solutions are the source (Otter Assign's markers). Inside a function, the lines
 from ``# BEGIN SOLUTION`` to ``# END SOLUTION`` become a TODO banner and
 ``raise NotImplementedError(...)``; a block at module level (shared private
 helpers) is removed. Signatures and docstrings therefore exist once.
-``tests/test_stubgen.py`` regenerates and fails if anything would change.
+The labs' ``train.py`` templates come from one template the same way
+(``grader/lab_templates.py``). ``tests/test_stubgen.py`` regenerates and fails
+if anything would change.
 
 Usage: ``python -m grader.stubgen [--check]``
 """
@@ -69,6 +71,26 @@ def generate(root: Path, *, check_only: bool = False) -> list[Path]:
             if not check_only:
                 stub_path.parent.mkdir(exist_ok=True)
                 stub_path.write_text(stub, encoding="utf-8")
+    changed += _generate_lab_templates(root, check_only=check_only)
+    return changed
+
+
+def _generate_lab_templates(root: Path, *, check_only: bool) -> list[Path]:
+    """``exercises/<lab>/train.py`` from the one template (``grader/lab_templates.py``)."""
+    from grader.catalogue import load_catalogue
+    from grader.lab_templates import render
+
+    changed = []
+    for lab in load_catalogue(root / "assignments.toml"):
+        if not lab.is_lab:
+            continue
+        path = root / "exercises" / lab.folder / "train.py"
+        text = render(lab)
+        if (path.read_text(encoding="utf-8") if path.exists() else None) != text:
+            changed.append(path)
+            if not check_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
     return changed
 
 

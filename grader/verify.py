@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
-import os
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import option_types
 from grader.catalogue import Exercise, load_catalogue
 from grader.errors import GraderError
 from grader.runner import grade_exercise
@@ -89,29 +87,14 @@ def verify_exercise(exercise: Exercise, root: Path, mutants: list, jobs: int = 1
     return verdict
 
 
-def main(argv: list[str]) -> int:
-    import argparse
-
-    class _Parser(argparse.ArgumentParser):
-        def error(self, message: str):  # one line naming the option, exit 2 (GraderError)
-            raise GraderError(f"grade verify: {message} (usage: grade verify [--jobs N] "
-                              "[--exercises A,B])")
-
-    parser = _Parser(prog="grade verify", description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=option_types.jobs, default=os.cpu_count() or 1, help="broken variants graded in parallel")
-    parser.add_argument("--exercises", help="comma-separated ids (default: every implemented exercise)")
-    try:
-        options = parser.parse_args(argv)
-    except SystemExit as exit_:
-        if exit_.code:
-            raise GraderError("usage: grade verify [--jobs N] [--exercises A,B]") from None
-        return 0
+def run(*, exercises: list[str] | None = None, jobs: int = 1) -> int:
+    """``grade verify``: print one verdict per exercise; 0 when every check is honest, else 1."""
     catalogue = load_catalogue()
     root = catalogue.path.parent
     mutants = load_mutants(root)
-    chosen = [catalogue.get(e.strip()) for e in options.exercises.split(",")] if options.exercises else [
+    chosen = [catalogue.get(e) for e in exercises] if exercises else [
         e for e in catalogue if e.implemented and not e.is_lab]
-    verdicts = [verify_exercise(e, root, mutants, options.jobs) for e in chosen]
+    verdicts = [verify_exercise(e, root, mutants, jobs) for e in chosen]
     failed = False
     for verdict in verdicts:
         state = "ok" if not verdict.problems else "PROBLEMS"

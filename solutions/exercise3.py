@@ -17,9 +17,9 @@ Invalid arguments raise ``ValueError`` with a message that names the argument.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 # BEGIN SOLUTION
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 def _pair(value, name, *, minimum=1):

@@ -17,9 +17,9 @@ This file is self-contained: it does not import exercise 3 or 4.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 # BEGIN SOLUTION
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 def _pair(value, name, *, minimum=1):

@@ -5,7 +5,7 @@ Usage::
     python solutions/train_labs.py LAB [--epochs N] [--limit N] [--out DIR] [--data-dir DIR]
 
 ``LAB`` is ``lab_mnist``, ``lab_fashion``, ``lab_cifar10`` or ``lab_cifar100``. The
-dataset is found by ``grader.datasets.load`` (``--data-dir``, ``$GRADER_DATA_DIR``, the
+dataset is found by ``grader.data.datasets.load`` (``--data-dir``, ``$GRADER_DATA_DIR``, the
 Keras cache, Debian's ``/usr/share/datasets``), e.g. ``GRADER_DATA_DIR=../shared/data``.
 ``solutions/LAB/train.py`` is imported and its ``train(data, epochs=..., limit=...)`` run
 (seeded); then ``DIR`` (default: ``solutions/LAB/`` itself) receives the submission the
@@ -46,10 +46,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 try:
-    from grader import datasets
+    from grader.data import datasets
 except ImportError:  # run with a Python that has not installed the project
     sys.path.insert(0, str(ROOT))
-    from grader import datasets
+    from grader.data import datasets
 
 LABS = {"lab_mnist": "mnist", "lab_fashion": "fashion_mnist", "lab_cifar10": "cifar10",
         "lab_cifar100": "cifar100"}

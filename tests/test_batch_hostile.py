@@ -216,6 +216,7 @@ def _state(path: Path) -> tuple | None:
 def hostile_class(tmp_path_factory):
     """Build DIR, run the batch, grade the honest ones alone; everything the tests look at."""
     from grader.catalogue import load_catalogue
+    from grader.options import GradingOptions
     from grader.runner import grade_exercise, missing_submission_result
 
     catalogue = load_catalogue(ROOT / "assignments.toml")
@@ -277,7 +278,8 @@ def hostile_class(tmp_path_factory):
             if exercise.is_lab:  # no lab folder: what `grade all` records for a missing one
                 result = missing_submission_result(exercise, folder, "missing")
             else:
-                result = grade_exercise(exercise=exercise, submission=folder, timeout_s=TIMEOUT)
+                result = grade_exercise(exercise=exercise, submission=folder,
+                                        options=GradingOptions(timeout_s=TIMEOUT))
             alone[who][exercise_id] = [(c.name, round(c.score, 6), c.status)
                                        for c in result.checks]
     alone_seconds = time.monotonic() - started
@@ -300,7 +302,8 @@ def _per_check(out: Path, student: str) -> dict[str, list[tuple[str, float, str]
 
 def _gradebook(out: Path) -> dict[str, dict[str, str]]:
     with (out / "gradebook.csv").open(encoding="utf-8", newline="") as handle:
-        return {row["id"]: row for row in csv.DictReader(handle)}
+        return {row["id"]: row for row in csv.DictReader(handle)
+                if row["id"] != "Points Possible"}  # the gradebook's second row (issue 14)
 
 
 # -- the tests ------------------------------------------------------------------------------
@@ -314,7 +317,7 @@ def test_the_batch_finishes_with_40_rows(hostile_class):
     book = _gradebook(out)
     assert len(book) == 40 and list(book) == sorted(book)
     assert (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()[0] == \
-        "id,exercise1,lab_mnist,total,status"
+        "id,exercise1,exercise1_status,lab_mnist,lab_mnist_status,total,percent,status"
     assert set(book) == set(hostile_class["honest"]) | set(HOSTILE)
     for who in hostile_class["honest"]:  # no lab folder: the lab is "missing", not an error
         assert book[who]["status"] == "missing", who
@@ -434,11 +437,12 @@ def test_a_hostile_keras_file_is_refused_unloaded_and_exercise1_is_unaffected(ho
     for name, check in lab.items():
         if name.startswith("history.json"):  # data, read as such: honestly earned
             assert check["status"] == "passed" and check["score"] == 2, check
-        else:
-            assert check["score"] == 0 and check["status"] == "failed", check
+        else:  # the check that opens the model fails; those that need it are skipped, saying why
+            assert check["score"] == 0 and check["status"] in ("failed", "skipped"), check
             assert "model.keras was refused and not loaded" in check["message"], check
             assert "Lambda layer" in check["message"], check
         earned += check["score"]
+    assert sum(c["status"] == "failed" for c in lab.values()) == 1  # the cause said once
     assert _gradebook(out)["h7_keras"]["lab_mnist"] == "2" and earned == 2
     assert not hostile_class["marker"].exists(), "the Lambda's code ran"
 

@@ -10,7 +10,7 @@ from grader.errors import ConfigError, GraderError
 
 def test_every_spec_exercise_and_lab_is_in_the_catalogue(catalogue):
     assert [e.id for e in catalogue] == [
-        "exercise1", "exercise2", "exercise3", "exercise4", "exercise5", "exercise6",
+        "exercise1", "exercise2", "exercise3", "exercise4", "exercise5", "exercise6", "exercise7",
         "lab_mnist", "lab_fashion", "lab_cifar10", "lab_cifar100",
     ]
     targets = {e.id: (e.target_accuracy, e.floor_accuracy) for e in catalogue if e.is_lab}
@@ -43,3 +43,12 @@ def test_broken_catalogues_are_config_errors(tmp_path, text, message):
 def test_unknown_exercise_suggests_a_close_match(catalogue):
     with pytest.raises(GraderError, match="Did you mean 'exercise2'"):
         catalogue.get("exercise22")
+
+
+def test_a_labs_dataset_is_read_and_must_match_its_checks(tmp_path, catalogue):
+    text = catalogue.path.read_text(encoding="utf-8")
+    assert text.count('dataset = "cifar100"') == 1
+    path = tmp_path / "assignments.toml"
+    path.write_text(text.replace('dataset = "cifar100"', 'dataset = "cifar10"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="lab_cifar100 declares dataset = 'cifar10' but its checks grade on 'cifar100'"):
+        load_catalogue(path).get("lab_cifar100").checklist()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import subprocess
 import sys
 
@@ -10,9 +12,9 @@ import pytest
 from conftest import ROOT
 
 
-def grade(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
+def grade(*args: str, cwd=ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+                          cwd=cwd, timeout=300, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("exercise", ["exercise1", "exercise2"])
@@ -141,7 +143,68 @@ def test_text_report_shows_a_panel_per_failure(tmp_path):
     assert completed.returncode == 0
     assert "✗ exercise1 › receptive_field of a stack of layers" in completed.stdout
     assert "Smallest failing input" in completed.stdout
-    assert "Re-run: grade exercise1 --check receptive-field-of-a-stack-of-layers" in completed.stdout
+    assert f"Re-run: grade exercise1 {tmp_path} --check receptive-field-of-a-stack-of-layers" in completed.stdout
+
+
+def _wrong_receptive_field(folder):
+    source = (ROOT / "solutions" / "exercise1.py").read_text().replace(
+        "field += (kernel - 1) * jump", "field += kernel - 1")
+    (folder / "exercise1.py").write_text(source)
+
+
+def test_the_printed_rerun_line_reruns_exactly_that_check_on_that_submission(tmp_path):
+    """Issue 12: the re-run line, pasted as printed (80 columns, piped), re-runs only that check."""
+    folder = tmp_path / "my work"  # a space: the printed command must quote it
+    folder.mkdir()
+    _wrong_receptive_field(folder)
+    completed = subprocess.run([sys.executable, "-m", "grader.cli", "exercise1", str(folder)], capture_output=True,
+                               text=True, cwd=tmp_path, timeout=300, env={**os.environ, "COLUMNS": "80"})
+    reruns = [line for line in completed.stdout.splitlines() if line.startswith("Re-run: ")]
+    assert reruns, completed.stdout
+    line = next(r for r in reruns if "receptive-field" in r)  # one line, unwrapped, though over 80 columns
+    assert len(line) > 80
+    argv = shlex.split(line.removeprefix("Re-run: "))
+    assert argv[0] == "grade"
+    rerun = subprocess.run([sys.executable, "-m", "grader.cli", *argv[1:], "--format", "json"],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["submission"] == str(folder / "exercise1.py")
+    assert [(c["name"], c["status"]) for c in report["checks"]] == [("receptive_field of a stack of layers",
+                                                                     "failed")]
+    # the report's last line: the score, the first failing check and its re-run command
+    last = completed.stdout.rstrip("\n").splitlines()[-1]
+    assert last.startswith("Score 18 / 20 pts; first failing: exercise1 › receptive_field of a stack of layers.")
+    assert last.endswith(line.removeprefix("Re-run:").strip())
+
+
+def test_every_failure_has_a_rerun_line_and_a_pass_says_so_in_one_line(tmp_path):
+    _wrong_receptive_field(tmp_path)
+    report = json.loads(grade("exercise1", str(tmp_path), "--format", "json").stdout)
+    failing = [c for c in report["checks"] if c["status"] != "passed"]
+    text = grade("exercise1", str(tmp_path)).stdout
+    assert failing and text.count(f"Re-run: grade exercise1 {tmp_path} --check ") == len(failing) + 1  # + last line
+    assert all("Re-run:" not in c["message"] for c in failing)  # the JSON names no path of this machine
+    markdown = grade("exercise1", str(tmp_path), "--format", "md").stdout
+    assert markdown.count(f"Re-run: `grade exercise1 {tmp_path} --check ") == len(failing)
+    passed = grade("exercise1", "solutions")
+    assert passed.stdout.rstrip("\n").splitlines()[-1] == "All 17 checks passed: 20 / 20 pts."
+
+
+def test_a_syntax_error_is_one_panel_with_the_line_and_the_checks_skipped(tmp_path):
+    (tmp_path / "exercise1.py").write_text((ROOT / "solutions" / "exercise1.py").read_text().replace(
+        "def same_padding(", "def same_padding(((", 1))
+    completed = grade("exercise1", str(tmp_path), env={"COLUMNS": "80"})
+    text = completed.stdout
+    assert text.count("╭") == 1, text  # before: one panel per check (17)
+    assert "✗ exercise1 › syntax error" in text
+    assert "exercise1.py has a SyntaxError at line" in text and "Skipped: 17 checks" in text
+    assert text.count("SyntaxError") == 1
+    assert f"Re-run: grade exercise1 {tmp_path / 'exercise1.py'}" in text
+    report = json.loads(grade("exercise1", str(tmp_path), "--format", "json").stdout)
+    assert report["cause"] == "syntax error" and "SyntaxError at line" in report["message"]
+    assert all(c["message"].startswith("skipped: exercise1.py has a SyntaxError") for c in report["checks"]
+               if not c["hidden"])
 
 
 def test_list_shows_every_catalogue_entry():
@@ -219,23 +282,52 @@ def test_list_an_exercise_shows_its_check_ids():
     assert unknown.returncode == 2
 
 
-def test_a_debug_print_in_a_searched_function_is_capped(tmp_path):
-    """One print() in conv_output_size, called for every example the search tries: 30 lines shown."""
+def test_a_debug_print_shows_the_reported_calls_output_only_capped(tmp_path):
+    """A print() in conv_output_size, called for every example the search tries: only the output of
+    the reported (smallest failing) call is shown, at most 30 lines of it."""
     source = (ROOT / "solutions" / "exercise1.py").read_text(encoding="utf-8")
     source = source.replace("def conv_output_size(", "def _honest_conv_output_size(") + (
         "\n\ndef conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):\n"
         "    print('debug: input_size =', input_size, 'kernel_size =', kernel_size)\n"
+        "    for step in range(40 if input_size == 13 else 0):\n"
+        "        print('step', step)\n"
         "    size = _honest_conv_output_size(input_size, kernel_size, stride, padding, dilation)\n"
         "    return size + 1 if input_size > 12 else size\n")
     (tmp_path / "exercise1.py").write_text(source, encoding="utf-8")
     completed = grade("exercise1", str(tmp_path), "--format", "json")
     assert completed.returncode == 0, completed.stderr
-    failed = [c for c in json.loads(completed.stdout)["checks"] if c["status"] != "passed"]
-    assert failed
+    failed = [c for c in json.loads(completed.stdout)["checks"] if c["status"] != "passed" and not c["hidden"]]
+    searched = [c for c in failed if "Smallest failing input" in c["message"]]
+    assert searched
     for check in failed:
-        if "Your code printed:" in check["message"]:
-            shown = check["message"].split("Your code printed:\n", 1)[1].splitlines()
-            assert len(shown) <= 31, len(shown)
-            if len(shown) == 31:
-                assert shown[-1].endswith("were dropped")
-    assert any("were dropped" in c["message"] for c in failed)
+        shown = check["message"].split("Your code printed:\n", 1)[1].splitlines()
+        assert len([line for line in shown if line.startswith("debug:")]) == 1, shown  # that call's only
+        assert len(shown) <= 31
+    for check in searched:  # the smallest failing input is W = 13, which prints 41 lines
+        shown = check["message"].split("Your code printed:\n", 1)[1].splitlines()
+        assert shown[0].startswith("debug: input_size = 13")
+        assert shown[-1] == "… 11 more lines were dropped"
+
+
+def test_a_missing_lab_model_is_said_once_and_its_dependents_are_skipped(tmp_path):
+    folder = tmp_path / "lab_mnist"
+    folder.mkdir()
+    (folder / "history.json").write_text("{}")
+    completed = grade("lab_mnist", str(folder), env={"COLUMNS": "80"})
+    assert completed.stdout.count("model.keras is missing from the lab folder") == 2  # the panel, the skip line
+    assert completed.stdout.count("╭") == 2  # model-file and history.json: two causes (before: 5 + 1 panels)
+    assert "Skipped (4): input-output-shape, is-cnn, trainable-params, test-accuracy" in completed.stdout
+    report = json.loads(grade("lab_mnist", str(folder), "--format", "json").stdout)
+    statuses = [c["status"] for c in report["checks"]]
+    assert statuses == ["failed", "skipped", "skipped", "skipped", "failed", "skipped"]
+
+
+def test_check_ids_of_every_exercise_and_lab_are_kebab_case():
+    import re
+
+    from grader.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    for exercise in catalogue:
+        for check in exercise.checklist():
+            assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", check.id), (exercise.id, check.id)

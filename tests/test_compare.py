@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.check import CheckFailure, collect_notes, stop_collecting_notes
-from grader.compare import expect_array, expect_exact, expect_int, first_difference
-from grader.sandbox_runtime.protocol import NumpyScalar, Unsupported
+from grader.checking.check import Call, CheckFailure, collect_notes, stop_collecting_notes
+from grader.checking.compare import expect_array, expect_exact, expect_int, first_difference
+from grader.sandbox.runtime.protocol import NumpyScalar, Unsupported
 
-CALL = "f(x=array(shape=(2, 3), dtype=float64))"
+CALL = Call("f", (), {"x": np.zeros((2, 3))})
 
 
 def failure_of(function, *args, **kwargs) -> CheckFailure:
@@ -21,33 +21,33 @@ def failure_of(function, *args, **kwargs) -> CheckFailure:
 def test_int_is_a_python_int_or_a_numpy_integer_with_a_note():
     notes, token = collect_notes()
     try:
-        expect_int(NumpyScalar("int64", 5), 5, call="f()")  # SPEC.md: the same kind of number
-        expect_exact((NumpyScalar("uint8", 2), 3), (2, 3), call="g()")
-        expect_exact(NumpyScalar("float64", 0.5), 0.5, call="h()")
+        expect_int(NumpyScalar("int64", 5), 5, call=Call("f"))  # SPEC.md: the same kind of number
+        expect_exact((NumpyScalar("uint8", 2), 3), (2, 3), call=Call("g"))
+        expect_exact(NumpyScalar("float64", 0.5), 0.5, call=Call("h"))
     finally:
         stop_collecting_notes(token)
     assert any(n.startswith("f returned numpy.int64 where an int is asked") for n in notes)
     assert any(n.startswith("g returned numpy.uint8") for n in notes)
     assert any(n.startswith("h returned numpy.float64 where a float is asked") for n in notes)
-    assert "wrong number" in failure_of(expect_int, NumpyScalar("int64", 4), 5, call="f()").summary
-    assert "must return a Python int" in failure_of(expect_int, NumpyScalar("float64", 5.0), 5, call="f()").summary
-    assert "must return a Python int" in failure_of(expect_int, NumpyScalar("bool", True), 1, call="f()").summary
-    assert "int(...)" in failure_of(expect_int, 5.0, 5, call="f()").hint
-    assert "must return a Python int" in failure_of(expect_int, True, 1, call="f()").summary
-    assert "should be an int" in failure_of(expect_exact, (NumpyScalar("float32", 2.0),), (2,), call="f()").summary
-    expect_int(5, 5, call="f()")
+    assert "wrong number" in failure_of(expect_int, NumpyScalar("int64", 4), 5, call=Call("f")).summary
+    assert "must return a Python int" in failure_of(expect_int, NumpyScalar("float64", 5.0), 5, call=Call("f")).summary
+    assert "must return a Python int" in failure_of(expect_int, NumpyScalar("bool", True), 1, call=Call("f")).summary
+    assert "int(...)" in failure_of(expect_int, 5.0, 5, call=Call("f")).hint
+    assert "must return a Python int" in failure_of(expect_int, True, 1, call=Call("f")).summary
+    assert "should be an int" in failure_of(expect_exact, (NumpyScalar("float32", 2.0),), (2,), call=Call("f")).summary
+    expect_int(5, 5, call=Call("f"))
 
 
 def test_exact_structures_compare_types_recursively():
-    expect_exact((1, (2, 3)), (1, (2, 3)), call="f()")
-    assert "should be a tuple" in failure_of(expect_exact, [1, 2], (1, 2), call="f()").summary
-    assert "[1] should be an int" in failure_of(expect_exact, (1, 2.0), (1, 2), call="f()").summary
-    assert "missing keys ['total']" in failure_of(expect_exact, {}, {"total": 1}, call="f()").summary
+    expect_exact((1, (2, 3)), (1, (2, 3)), call=Call("f"))
+    assert "should be a tuple" in failure_of(expect_exact, [1, 2], (1, 2), call=Call("f")).summary
+    assert "[1] should be an int" in failure_of(expect_exact, (1, 2.0), (1, 2), call=Call("f")).summary
+    assert "missing keys ['total']" in failure_of(expect_exact, {}, {"total": 1}, call=Call("f")).summary
 
 
 def test_unsupported_objects_never_compare_equal():
     liar = Unsupported("evil.Liar", "<object>")
-    assert "evil.Liar" in failure_of(expect_exact, liar, 3, call="f()").summary
+    assert "evil.Liar" in failure_of(expect_exact, liar, 3, call=Call("f")).summary
 
 
 EXPECTED = np.arange(6, dtype=np.float64).reshape(2, 3)

@@ -1,9 +1,10 @@
-"""grader.datasets, grader.dataset_formats and ``grade data``: real data where it is here.
+"""grader.data.datasets, grader.data.formats and ``grade data``: real data where it is here.
 
 Real data: MNIST and CIFAR-10 from ../shared/data (beside the repository, in CI too), and
 Fashion-MNIST from Debian's ``dataset-fashion-mnist`` (/usr/share/datasets/fashion-mnist).
-CIFAR-100 has no offline copy anywhere: its pipeline (pickles, tarball) is tested here on
-small synthetic CIFAR-shaped files only, which can test the reading code, never a threshold.
+CIFAR-100 has only a real *partial* copy offline (916 test and 1,117 training images, in
+../shared/data): it is loaded as partial; the pickle and tarball pipeline is tested on
+small synthetic CIFAR-shaped files, which can test the reading code, never a threshold.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import data_command, dataset_formats, datasets
-from grader.dataset_formats import DatasetCorrupt, load_cifar_batch, read_idx_gz
-from grader.datasets import DatasetMissing
+from grader.cli import main as grade_main
+from grader.data import datasets
+from grader.data import formats as dataset_formats
+from grader.data.datasets import DatasetMissing
+from grader.data.formats import DatasetCorrupt, load_cifar_batch, read_idx_gz
 from grader.errors import GraderError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -205,7 +208,7 @@ def test_missing_dataset_names_every_place_looked_and_how_to_get_it(isolated, mo
         datasets.load("mnist", split="test")
 
 
-def test_prepare_offline_reports_the_download_failure_and_the_places(isolated, monkeypatch):
+def test_prepare_offline_reports_the_download_failure_and_the_places(isolated, monkeypatch, capsys):
     monkeypatch.setattr(datasets, "_download_with_keras",
                         lambda name: "Exception: URL fetch failure (no network)")
     with pytest.raises(DatasetMissing) as caught:
@@ -213,8 +216,8 @@ def test_prepare_offline_reports_the_download_failure_and_the_places(isolated, m
     message = str(caught.value)
     assert "URL fetch failure" in message and str(isolated / "no-debian") in message
     assert "grade data prepare cifar100" in message
-    with pytest.raises(GraderError, match="URL fetch failure"):
-        data_command.main(["prepare", "cifar100"])
+    assert grade_main(["data", "prepare", "cifar100"]) == 2
+    assert "URL fetch failure" in capsys.readouterr().err
 
 
 def test_prepare_finds_what_the_download_left_in_the_keras_cache(isolated, monkeypatch):
@@ -444,7 +447,7 @@ def test_catalogue_of_datasets():
 def test_grade_data_status_lists_all_four_datasets(isolated, monkeypatch, capsys):
     if SHARED_DATA.is_dir():
         monkeypatch.setenv("GRADER_DATA_DIR", str(SHARED_DATA))
-    assert data_command.main(["status"]) == 0
+    assert grade_main(["data", "status"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["dataset", "found", "format", "verified"]
@@ -459,12 +462,77 @@ def test_grade_data_status_lists_all_four_datasets(isolated, monkeypatch, capsys
 
 @needs_shared
 def test_grade_data_prepare_reports_where_it_is(isolated, capsys):
-    assert data_command.main(["prepare", "mnist", "--data-dir", str(SHARED_DATA)]) == 0
+    assert grade_main(["data", "prepare", "mnist", "--data-dir", str(SHARED_DATA)]) == 0
     assert capsys.readouterr().out.strip() == (
         f"mnist: ready at {SHARED_DATA / 'mnist.npz'} (checksums verified)")
 
 
 @pytest.mark.parametrize("argv", [[], ["prepare"], ["prepare", "svhn"], ["status", "--bogus"]])
-def test_grade_data_usage_errors_are_grader_errors(argv):
-    with pytest.raises(GraderError, match="grade data"):
-        data_command.main(argv)
+def test_grade_data_usage_errors_exit_2_naming_the_command(argv, capsys):
+    assert grade_main(["data", *argv]) == 2
+    assert "grade data" in capsys.readouterr().err
+
+
+# -- CIFAR-100: the real, partial copy of ../shared/data (issue 15) ------------------------------
+needs_partial_cifar100 = pytest.mark.skipif(
+    not (SHARED_DATA / "cifar100-test-partial.npz").is_file(),
+    reason=f"the partial CIFAR-100 copy is not at {SHARED_DATA}")
+
+
+@needs_partial_cifar100
+def test_the_partial_cifar100_loads_verified_and_says_it_is_partial(isolated):
+    data = datasets.load("cifar100", data_dir=SHARED_DATA)
+    assert data.partial and data.verified
+    assert data.x_test.shape == (916, 32, 32, 3) and data.x_train.shape == (1117, 32, 32, 3)
+    assert data.coverage == "partial: 916 of 10,000 test images, 1,117 of 50,000 training images"
+    assert list(data.y_test[:5]) == [49, 33, 72, 51, 71] and list(data.y_train[:5]) == [19, 29, 0, 11, 1]
+    assert len(np.unique(data.y_test)) == 100  # every class occurs among the 916 (data/README.md)
+    test_only = datasets.load("cifar100", data_dir=SHARED_DATA, split="test")
+    assert test_only.partial and test_only.x_train is None
+    assert test_only.coverage == "partial: 916 of 10,000 test images"
+
+
+@needs_partial_cifar100
+def test_grade_data_status_says_partial_916_of_10000(isolated, capsys):
+    assert grade_main(["data", "status", "--data-dir", str(SHARED_DATA)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("cifar100"))
+    assert "partial: 916 of 10,000 test images" in row and row.rstrip().endswith("yes")
+
+
+@needs_partial_cifar100
+def test_a_full_copy_anywhere_wins_over_the_partial_one(isolated, monkeypatch):
+    full = isolated / "full"
+    full.mkdir()
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 50), ("test", 20)):
+        np.savez(full / f"cifar100-{split}.npz", **{
+            f"x_{split}": rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8),
+            f"y_{split}": rng.integers(0, 100, count).astype(np.int64)})
+    monkeypatch.setenv("GRADER_DATA_DIR", str(full))  # a later place than --data-dir
+    data = datasets.load("cifar100", data_dir=SHARED_DATA)
+    assert not data.partial and data.source == str(full / "cifar100-{train,test}.npz")
+
+
+def test_a_partial_copy_whose_labels_do_not_begin_the_official_list_is_corrupt(isolated):
+    rng = np.random.default_rng(1)
+    for split, count, official in (("train", 30, 60_000), ("test", 12, 10_000)):
+        every = rng.integers(0, 10, official).astype(np.int64)
+        np.savez(isolated / f"mnist-{split}-partial.npz", **{
+            f"x_{split}": rng.integers(0, 256, (count, 28, 28), dtype=np.uint8),
+            f"y_{split}": every[:count], f"y_{split}_all": every})
+    data = datasets.load("mnist", data_dir=isolated)
+    assert data.partial and not data.verified and data.coverage.startswith("partial: 12 of 10,000 test")
+    arrays = dict(np.load(isolated / "mnist-test-partial.npz"))
+    arrays["y_test"] = (arrays["y_test"] + 1) % 10
+    np.savez(isolated / "mnist-test-partial.npz", **arrays)
+    with pytest.raises(DatasetCorrupt, match="not the first of the 10,000 official test labels"):
+        datasets.load("mnist", data_dir=isolated, split="test")
+
+
+@needs_partial_cifar100
+def test_prepare_wants_the_full_set_and_says_when_only_the_partial_one_is_here(isolated, monkeypatch):
+    monkeypatch.setattr(datasets, "_download_with_keras", lambda name: "URLError: offline")
+    with pytest.raises(DatasetMissing, match=r"only a partial copy of CIFAR-100 is here \(partial: 916 of "
+                                             r"10,000 test images.*failed: URLError: offline"):
+        datasets.prepare("cifar100", data_dir=SHARED_DATA)
+    assert datasets.load("cifar100", data_dir=SHARED_DATA).partial  # grading still uses it, as an estimate

@@ -15,8 +15,9 @@ import nbformat
 import pytest
 
 from grader.errors import GraderError, SubmissionError
-from grader.export import export_gradescope, export_otter, find_submission_file
-from grader.results import HIDDEN_MESSAGE
+from grader.export import export_gradescope, export_otter
+from grader.intake.locate import find_submission_file
+from grader.output.results import HIDDEN_MESSAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "exercise1.py"
@@ -84,8 +85,8 @@ def test_gradescope_zip_holds_the_grader_and_no_solutions(gradescope_zip, catalo
         config = json.loads(zf.read("grade_export.json"))
     names = set(infos)
     assert {"setup.sh", "run_autograder", "gradescope_run.py", "assignments.toml", "requirements.txt",
-            "grader/runner.py", "grader/checks/exercise1.py", "grader/notebook.py",
-            "grader/sandbox_runtime/child.py"} <= names
+            "grader/runner.py", "grader/checks/exercise1.py", "grader/intake/notebook.py",
+            "grader/sandbox/runtime/child.py"} <= names
     assert not [n for n in names if n.startswith(("solutions/", "tests/", "exercises/"))]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert list(infos) == sorted(infos)

@@ -14,6 +14,8 @@ import time
 
 from conftest import ROOT, SOLUTIONS
 
+from grader.options import GradingOptions
+
 SOLUTION = (SOLUTIONS / "exercise1.py").read_text(encoding="utf-8")
 RECEPTIVE = "receptive-field-of-a-stack-of-layers"
 
@@ -29,7 +31,8 @@ def _with(body_edit: tuple[str, str] | None = None, prefix: str = "", suffix: st
 def _grade(catalogue, folder, **kwargs):
     from grader.runner import grade_exercise
 
-    return grade_exercise(exercise=catalogue.get("exercise1"), submission=folder, **kwargs)
+    return grade_exercise(exercise=catalogue.get("exercise1"), submission=folder,
+                          options=GradingOptions(**kwargs))
 
 
 def _statuses(result):

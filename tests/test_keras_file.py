@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from grader.keras_file import RefusedModel, model_spec, read_keras_archive
+from grader.intake.keras_file import RefusedModel, model_spec, read_keras_archive
 
 
 def layer(class_name: str, **config) -> dict:
@@ -115,7 +115,7 @@ def _replaced(node, path, value):
 
 def _inspect(config) -> None:
     """What the labs and exercise 6 do with a file; only RefusedModel or ValueError (shapes) may come out."""
-    from grader.keras_file import summarize
+    from grader.intake.keras_file import summarize
 
     try:
         spec = model_spec(read_keras_archive(archive(config)).config)
@@ -219,7 +219,7 @@ def test_parameter_counts_and_shapes_equal_keras(name, tmp_path):
     import keras
     import numpy as np
 
-    from grader.keras_file import summarize
+    from grader.intake.keras_file import summarize
 
     input_shape = (6, 10, 12)
     model = keras.Sequential([keras.Input(input_shape), *KERAS_MODELS[name](keras.layers)])
@@ -235,7 +235,7 @@ def test_parameter_counts_and_shapes_equal_keras(name, tmp_path):
 
 
 def test_indivisible_groups_do_not_work_out():
-    from grader.keras_file import summarize
+    from grader.intake.keras_file import summarize
 
     spec = model_spec(read_keras_archive(archive(sequential(layer("Conv2D", filters=4, kernel_size=3, groups=3)))).config)
     with pytest.raises(ValueError, match="divisible by 3"):

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from grader.errors import SubmissionError
-from grader.notebook import MAX_NOTEBOOK_BYTES, extract_code
+from grader.intake.notebook import MAX_NOTEBOOK_BYTES, extract_code
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ("conv_output_size", "receptive_field")

@@ -68,7 +68,7 @@ def build_model() -> keras.Model:
 def train(data, *, epochs: int = EPOCHS, limit: int | None = None):
     """Train ``build_model()`` and return ``(model, history)``.
 
-    ``data`` is a ``grader.datasets.Dataset``: ``data.x_train`` (N, 32, 32, 3) uint8 images,
+    ``data`` is a ``grader.data.datasets.Dataset``: ``data.x_train`` (N, 32, 32, 3) uint8 images,
     ``data.y_train`` (N,) int64 labels 0..9, and the test split ``data.x_test``,
     ``data.y_test``, which must not be used for training or validation.
     ``epochs``: how many epochs; ``limit``: use only the first ``limit`` training
@@ -83,7 +83,7 @@ def main() -> None:
     import json
     from pathlib import Path
 
-    from grader import datasets
+    from grader.data import datasets
 
     here = Path(__file__).resolve().parent
     data = datasets.load("cifar10")

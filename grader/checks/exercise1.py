@@ -16,9 +16,14 @@ import random
 
 from hypothesis import strategies as st
 
-from grader.check import Checklist, Submission, format_call
-from grader.compare import expect_exact, expect_int, expect_rejections, expect_rejections_each
-from grader.properties import check_function
+from grader.checking.check import Call, Checklist, Submission
+from grader.checking.compare import (
+    expect_exact,
+    expect_int,
+    expect_rejections,
+    expect_rejections_each,
+)
+from grader.checking.properties import check_function
 from grader.reference import formulas as ref
 
 CHECKS = Checklist("exercise1")
@@ -30,7 +35,7 @@ def _lecture(name: str, function: str, args: tuple, kwargs: dict, expected: int,
     @CHECKS.check(f"lecture: {name}", points=1, needs=(function,))
     def worked_number(sub: Submission) -> None:
         received = sub.call(function, *args, **kwargs)
-        expect_int(received, expected, call=format_call(function, args, kwargs), rule=rule)
+        expect_int(received, expected, call=Call(function, args, kwargs), rule=rule)
 
 
 _lecture("W=7, F=3, P=0, S=1 gives 5", "conv_output_size", (7, 3), {"stride": 1, "padding": 0}, 5,
@@ -121,7 +126,7 @@ def _verify_conv(case: dict, received: object) -> None:
     expected = ref.conv_output_size(**case)
     if type(received) is int and received == expected:
         return
-    expect_int(received, expected, call=format_call("conv_output_size", (), case),
+    expect_int(received, expected, call=Call("conv_output_size", (), case),
                rule=_conv_rule(case), hint=_conv_hint(case, received))
 
 
@@ -182,7 +187,7 @@ def _verify_pool(case: dict, received: object) -> None:
     hint = None
     if "stride" not in case and case["pool_size"] > 1 and received == case["input_size"] - case["pool_size"] + 1:
         hint = "When stride is None it defaults to pool_size (non-overlapping windows), not 1."
-    expect_int(received, expected, call=format_call("pool_output_size", (), case),
+    expect_int(received, expected, call=Call("pool_output_size", (), case),
                hint=hint)
 
 
@@ -214,7 +219,7 @@ def same_padding_values(sub: Submission) -> None:
         hint = None
         if case["dilation"] > 1 and received == case["kernel_size"] // 2:
             hint = "With dilation the kernel covers D·(F−1)+1 pixels: P = D·(F−1)/2."
-        expect_int(received, expected, call=format_call("same_padding", (), case),
+        expect_int(received, expected, call=Call("same_padding", (), case),
                    rule=f"P = D(F-1)/2 = {case['dilation']}·{case['kernel_size'] - 1}/2 = {expected}", hint=hint)
 
     check_function(sub, "same_padding", strategy=cases, sweep=sweep, verify=verify, max_examples=0)
@@ -264,7 +269,7 @@ def conv_output_shape_values(sub: Submission) -> None:
                 hint = "Height and width are swapped: the shape is (H', W', K), H first."
             elif received[:2] == expected[:2] and received[2] == channels != case["filters"]:
                 hint = "The output has one channel per filter: the last entry is `filters`, not C."
-        expect_exact(received, expected, call=format_call("conv_output_shape", (), case), hint=hint)
+        expect_exact(received, expected, call=Call("conv_output_shape", (), case), hint=hint)
 
     check_function(sub, "conv_output_shape", strategy=shape_cases(), sweep=sweep, verify=verify, max_examples=0)
 
@@ -288,7 +293,7 @@ def receptive_field_values(sub: Submission) -> None:
         if received != expected and received in (sum(k for k, _ in layers), 1 + sum(k - 1 for k, _ in layers)):
             hint = ("Each layer's (F−1) adds to the field scaled by the product of the strides of the "
                     "layers before it: r = 1 + Σ (F_i − 1)·Π_{j<i} S_j.")
-        expect_int(received, expected, call=format_call("receptive_field", (layers,)), hint=hint,
+        expect_int(received, expected, call=Call("receptive_field", (layers,)), hint=hint,
                    rule="r = 1 + Σ (F_i − 1) · Π_{j<i} S_j")
 
     check_function(sub, "receptive_field", strategy=receptive_cases().map(lambda ls: {"layers": ls}), max_examples=0,

@@ -14,9 +14,9 @@ import random
 
 from hypothesis import strategies as st
 
-from grader.check import CheckFailure, Checklist, Submission, format_call
-from grader.compare import describe_type, expect_exact, expect_rejections_each
-from grader.properties import check_function
+from grader.checking.check import Call, CheckFailure, Checklist, Shown, Submission, slugify
+from grader.checking.compare import describe_type, expect_exact, expect_rejections_each
+from grader.checking.properties import check_function
 from grader.reference import formulas as ref
 from grader.reference import lecture_models as lectures
 
@@ -49,7 +49,7 @@ def _verify_count(function: str):
         expected = getattr(ref, function)(**case)
         if received == expected and type(received) is type(expected):
             return
-        expect_exact(received, expected, call=format_call(function, (), case),
+        expect_exact(received, expected, call=Call(function, (), case),
                      hint=_count_hint(function, case, received))
 
     return verify
@@ -66,7 +66,7 @@ def _worked_number(worked: lectures.WorkedNumber) -> None:
             if received[1] == 0:
                 hint = ("The moving mean and variance are weights too, but not trained: "
                         "they are the non-trainable half.")
-        expect_exact(received, worked.expected, call=format_call(worked.function, (), dict(worked.kwargs)),
+        expect_exact(received, worked.expected, call=Call(worked.function, (), dict(worked.kwargs)),
                      hint=hint)
 
 
@@ -86,7 +86,7 @@ def _summary_rows(summary: object) -> list[str]:
     return rows
 
 
-def compare_summaries(received: object, expected: dict, call: str) -> None:
+def compare_summaries(received: object, expected: dict, call: Call) -> None:
     """Equal summaries, or a side-by-side table with the first differing layer marked."""
     if received == expected and _exactly_typed(received, expected):
         return
@@ -124,11 +124,12 @@ def _exactly_typed(received: object, expected: object) -> bool:
 
 
 def _lecture_model(model: lectures.LectureModel) -> None:
-    @CHECKS.check(f"lecture: {model.lecture}", points=1, needs=("model_summary",), id=f"lecture-{model.name}")
+    @CHECKS.check(f"lecture: {model.lecture}", points=1, needs=("model_summary",), id=f"lecture-{slugify(model.name)}")
     def check(sub: Submission) -> None:
         received = sub.call("model_summary", model.input_shape, model.layer_specs())
         expected = ref.model_summary(model.input_shape, model.layer_specs())
-        compare_summaries(received, expected, f"model_summary({model.input_shape}, <{model.name} layers>)")
+        compare_summaries(received, expected,
+                          Call("model_summary", (model.input_shape, Shown(f"<{model.name} layers>"))))
 
 
 for _model in (lectures.MLP_SPEC, lectures.LENET5_SPEC, lectures.VGG16_CONV_BASE_SPEC,
@@ -231,7 +232,8 @@ def random_model(rng: random.Random) -> dict:
 
 def _verify_summary(case: dict, received: object) -> None:
     expected = ref.model_summary(case["input_shape"], case["layers"])
-    compare_summaries(received, expected, f"model_summary({case['input_shape']}, <{len(case['layers'])} layers>)")
+    compare_summaries(received, expected,
+                      Call("model_summary", (case["input_shape"], Shown(f"<{len(case['layers'])} layers>"))))
 
 
 _MODEL_CASES = st.integers(0, 2**32 - 1).map(lambda seed: random_model(random.Random(seed)))
@@ -252,7 +254,8 @@ def model_summary_exercise6(sub: Submission) -> None:
                   lectures.CIFAR10_CNN_SPEC):
         received = sub.call("model_summary", model.input_shape, model.layer_specs())
         expected = ref.model_summary(model.input_shape, model.layer_specs())
-        compare_summaries(received, expected, f"model_summary({model.input_shape}, <{model.name} layers>)")
+        compare_summaries(received, expected,
+                          Call("model_summary", (model.input_shape, Shown(f"<{model.name} layers>"))))
 
 
 # -- invalid arguments ----------------------------------------------------------------------------

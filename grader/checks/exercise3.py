@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.check import CheckFailure, Checklist, Submission, each_function, format_call
-from grader.checks.arrays import conv_case, conv_cases, conv_sweep, images, pair
-from grader.compare import expect_array, expect_inputs_unchanged, expect_rejections_each
-from grader.properties import check_function, for_all
+from grader.checking.arrays import conv_case, conv_cases, conv_sweep, images, pair
+from grader.checking.check import Call, CheckFailure, Checklist, Submission, each_function
+from grader.checking.compare import expect_array, expect_inputs_unchanged, expect_rejections_each
+from grader.checking.properties import check_function, for_all
 from grader.reference import formulas
 from grader.reference import tf_ops as tf_ref
 
@@ -47,36 +47,51 @@ def _shape_rule(case: dict) -> str:
     return ";  ".join(parts)
 
 
+def _padded_conv(case: dict, amounts) -> np.ndarray | None:
+    """conv2d of x zero-padded by ``amounts`` ((top, bottom), (left, right)), or None if the kernel
+    does not fit."""
+    x, w = case["x"], case["w"]
+    padded = np.pad(x, ((0, 0), *amounts, (0, 0)))
+    if not formulas_fit(padded, w, case["stride"]):
+        return None
+    return tf_ref.conv2d(padded, w, case["b"], case["stride"], 0)
+
+
 def _conv_hint(case: dict, received: np.ndarray, expected: np.ndarray) -> str | None:
-    """Name a known mistake only when it reproduces the received array exactly."""
+    """Name a known mistake only when it reproduces the received array exactly (shape and values)."""
     if not isinstance(received, np.ndarray) or received.dtype.kind != "f":
         return None
     x, w, b, stride, padding = (case[k] for k in ("x", "w", "b", "stride", "padding"))
 
-    def same_as(alternative: np.ndarray) -> bool:
-        return alternative.shape == received.shape and np.allclose(alternative, received, rtol=1e-6, atol=1e-8)
+    def same_as(alternative: np.ndarray | None) -> bool:
+        return (alternative is not None and alternative.shape == received.shape
+                and np.allclose(alternative, received, rtol=1e-6, atol=1e-8))
 
+    n, h, w_out, k = expected.shape
+    if received.shape == (n, w_out, h, k) and h != w_out and received.shape != expected.shape:
+        return "H' and W' are swapped: the output is (N, H', W', K), rows first."
+    if padding == "same":
+        amounts = tf_ref.padding_amounts("same", x.shape[1:3], w.shape[:2], pair(stride))
+        totals = [before + after for before, after in amounts]
+        if any(before != after for before, after in amounts):
+            swapped = [(after, before) for before, after in amounts]
+            if same_as(_padded_conv(case, swapped)):
+                return ('"same" puts the odd extra row/column of zeros at the bottom/right, as '
+                        "TensorFlow does, not at the top/left.")
+        for each_side in {tuple(t // 2 for t in totals), tuple((f - 1) // 2 for f in w.shape[:2])}:
+            symmetric = [(p, p) for p in each_side]
+            if symmetric != [tuple(a) for a in amounts] and same_as(_padded_conv(case, symmetric)):
+                return (f'"same" pads {totals[0]} row(s) and {totals[1]} column(s) in total here, the odd one at '
+                        f"the bottom/right (TensorFlow's rule); your output is what {each_side[0]} row(s) and "
+                        f"{each_side[1]} column(s) on each side give.")
+    elif padding not in (0, "valid", (0, 0)) and same_as(_padded_conv(case, ((0, 0), (0, 0)))):
+        return "Your output is what padding=0 gives: pad x before sliding the kernel."
     if received.shape != expected.shape:
-        n, h, w_out, k = expected.shape
-        if received.shape == (n, w_out, h, k) and h != w_out:
-            return "H' and W' are swapped: the output is (N, H', W', K), rows first."
-        if padding not in (0, "valid", (0, 0)):
-            unpadded = tf_ref.conv2d(x, w, b, stride, 0) if formulas_fit(x, w, stride) else None
-            if unpadded is not None and unpadded.shape == received.shape:
-                return "Your H' and W' are what padding=0 gives: pad x before sliding the kernel."
         return None
     if same_as(tf_ref.conv2d(x, w[::-1, ::-1], b, stride, padding)) and not np.allclose(w, w[::-1, ::-1]):
         return "The kernel is flipped: Keras layers compute cross-correlation, w is used as it is."
     if same_as(expected - b):
         return "The bias b is missing: add b[k] to every output of filter k."
-    if padding == "same":
-        amounts = tf_ref.padding_amounts("same", x.shape[1:3], w.shape[:2], pair(stride))
-        if any(before != after for before, after in amounts):
-            swapped = [(after, before) for before, after in amounts]
-            padded = np.pad(x, ((0, 0), swapped[0], swapped[1], (0, 0)))
-            if same_as(tf_ref.conv2d(padded, w, b, stride, 0)):
-                return ('"same" puts the odd extra row/column of zeros at the bottom/right, as '
-                        "TensorFlow does, not at the top/left.")
     return None
 
 
@@ -91,13 +106,13 @@ def formulas_fit(x: np.ndarray, w: np.ndarray, stride) -> bool:
 
 def _verify_conv(case: dict, received: object) -> None:
     expected = tf_ref.conv2d(**case)
-    call = format_call("conv2d_forward", (), case)
+    call = Call("conv2d_forward", (), case)
     if isinstance(received, np.ndarray) and received.shape != expected.shape:
         raise CheckFailure(
             "conv2d_forward returned an array of the wrong shape.",
-            evidence=[("inputs", call.split("(", 1)[1].rstrip(")")), ("expected", str(expected.shape)),
+            evidence=[("inputs", call.arguments_text), ("expected", str(expected.shape)),
                       ("received", str(received.shape))],
-            rule=_shape_rule(case), hint=_conv_hint(case, received, expected))
+            rule=_shape_rule(case), hint=_conv_hint(case, received, expected), call=call)
     try:
         expect_array(received, expected, call=call, rtol=RTOL, atol=ATOL)
     except CheckFailure as failure:
@@ -120,7 +135,7 @@ def lecture_feature_maps(sub: Submission) -> None:
     b = np.zeros(2)
     received = sub.call("conv2d_forward", x=x, w=w, b=b, stride=1, padding=0)
     expected = np.transpose(LECTURE_MAPS, (1, 2, 0))[np.newaxis]  # (1, 4, 4, 2)
-    call = format_call("conv2d_forward", (), {"x": x, "w": w, "b": b, "stride": 1, "padding": 0})
+    call = Call("conv2d_forward", (), {"x": x, "w": w, "b": b, "stride": 1, "padding": 0})
     case = {"x": x, "w": w, "b": b, "stride": 1, "padding": 0}
     try:
         expect_array(received, expected, call=call, rtol=0, atol=1e-9)
@@ -149,7 +164,7 @@ def _verify_pad(case: dict, received: object) -> None:
     if case["padding"] == "same" and isinstance(received, np.ndarray) and received.shape == expected.shape:
         hint = ('For "same" with an odd total, TensorFlow puts the extra zero at the bottom/right: '
                 "before = total // 2, after = total - before.")
-    expect_array(received, expected, call=format_call("pad2d", (), case), rtol=0, atol=0, hint=hint)
+    expect_array(received, expected, call=Call("pad2d", (), case), rtol=0, atol=0, hint=hint)
 
 
 @CHECKS.check('pad2d with int, pair, "valid", "same" and "full" padding', points=2, needs=("pad2d",))
@@ -242,10 +257,10 @@ def linearity(sub: Submission) -> None:
         f = lambda **kw: np.asarray(sub.call("conv2d_forward", **{**base, **kw}), dtype=np.float64)  # noqa: E731
         combined = f(x=alpha * base["x"] + other)
         expected = alpha * f() + f(x=other)
-        expect_array(combined, expected, call=format_call("conv2d_forward", (), {**base, "x": alpha * base["x"] + other}),
+        expect_array(combined, expected, call=Call("conv2d_forward", (), {**base, "x": alpha * base["x"] + other}),
                      rtol=1e-6, atol=1e-8, name="f(a·x1 + x2), compared with a·f(x1) + f(x2),")
         scaled_w = f(w=alpha * base["w"])
-        expect_array(scaled_w, alpha * f(), call=format_call("conv2d_forward", (), {**base, "w": alpha * base["w"]}),
+        expect_array(scaled_w, alpha * f(), call=Call("conv2d_forward", (), {**base, "w": alpha * base["w"]}),
                      rtol=1e-6, atol=1e-8, name="f(x, a·w), compared with a·f(x, w),")
 
     for_all(sub, cases(), body, max_examples=6)
@@ -273,7 +288,7 @@ def translation(sub: Submission) -> None:
         if not isinstance(out_shifted, np.ndarray) or out_shifted.shape != out.shape:
             _verify_conv({**base, "x": shifted}, out_shifted)
         expect_array(np.asarray(out_shifted[:, dy:, dx:, :], dtype=np.float64), out[:, : out.shape[1] - dy, : out.shape[2] - dx, :],
-                     call=format_call("conv2d_forward", (), {**base, "x": shifted}), rtol=1e-6, atol=1e-8,
+                     call=Call("conv2d_forward", (), {**base, "x": shifted}), rtol=1e-6, atol=1e-8,
                      name=f"the output for x shifted by ({dy}, {dx}), compared with your output shifted likewise,")
 
     for_all(sub, cases(), body, max_examples=6)
@@ -292,7 +307,7 @@ def one_by_one(sub: Submission) -> None:
     def body(case: dict) -> None:
         received = sub.call("conv2d_forward", **case)
         expected = case["x"] @ case["w"][0, 0] + case["b"]
-        expect_array(received, expected, call=format_call("conv2d_forward", (), case), rtol=RTOL, atol=ATOL,
+        expect_array(received, expected, call=Call("conv2d_forward", (), case), rtol=RTOL, atol=ATOL,
                      rule="out[n, i, j, :] = x[n, i, j, :] @ w[0, 0] + b   (w[0, 0] has shape (C_in, K))")
 
     for_all(sub, cases(), body, max_examples=8)
@@ -302,7 +317,7 @@ def one_by_one(sub: Submission) -> None:
 def relu_values(sub: Submission) -> None:
     def body(case: dict) -> None:
         received = sub.call("relu", **case)
-        expect_array(received, tf_ref.relu(case["x"]), call=format_call("relu", (), case), rtol=0, atol=0)
+        expect_array(received, tf_ref.relu(case["x"]), call=Call("relu", (), case), rtol=0, atol=0)
 
     strategy = st.builds(lambda seed, shape: {"x": images(seed, shape)}, st.integers(0, 2**16),
                          st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple))

@@ -15,12 +15,12 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.check import CheckFailure, Checklist, Submission, each_function, format_call
-from grader.checks.arrays import images, pair
-from grader.compare import expect_array, expect_inputs_unchanged, expect_rejections_each
-from grader.properties import check_function, for_all
+from grader.checking.arrays import images, pair
+from grader.checking.check import Call, CheckFailure, Checklist, Submission, each_function
+from grader.checking.compare import expect_array, expect_inputs_unchanged, expect_rejections_each
+from grader.checking.properties import check_function, for_all
 from grader.reference import tf_ops as tf_ref
-from grader.sandbox_runtime.protocol import SeededGenerator
+from grader.sandbox.runtime.protocol import SeededGenerator
 
 CHECKS = Checklist("exercise4", prepare=tf_ref.load)
 RTOL, ATOL = 1e-7, 1e-9
@@ -79,7 +79,7 @@ def _pool_verify(kind: str):
     def verify(case: dict, received: object) -> None:
         expected = tf_ref.pool2d(kind, **case)
         try:
-            expect_array(received, expected, call=format_call(function, (), case), rtol=RTOL, atol=ATOL)
+            expect_array(received, expected, call=Call(function, (), case), rtol=RTOL, atol=ATOL)
         except CheckFailure as failure:
             failure.hint = failure.hint or _pool_hint(kind, case, received, expected)
             raise
@@ -99,7 +99,7 @@ def lecture_pooling(sub: Submission) -> None:
     received = sub.call("max_pool2d_forward", x=x, pool_size=2)
     expected = np.transpose(LECTURE_POOLED, (1, 2, 0))[np.newaxis]
     try:
-        expect_array(received, expected, call=format_call("max_pool2d_forward", (), {"x": x, "pool_size": 2}),
+        expect_array(received, expected, call=Call("max_pool2d_forward", (), {"x": x, "pool_size": 2}),
                      rtol=0, atol=0)
     except CheckFailure as failure:
         failure.details = "The lecture's pooled maps: [[0, 3], [0, 1]] and [[-2, 0], [3, 1]]."
@@ -147,12 +147,12 @@ def max_pool_monotone(sub: Submission) -> None:
         pooled = sub.call("max_pool2d_forward", **case)
         if not isinstance(pooled, np.ndarray) or pooled.ndim != 4 or pooled.shape[3] != case["x"].shape[3]:
             raise CheckFailure("max_pool2d_forward must keep the number of channels C.",
-                               evidence=[("call", format_call("max_pool2d_forward", (), case)),
+                               evidence=[("call", Call("max_pool2d_forward", (), case)),
                                          ("expected", f"(N, H', W', {case['x'].shape[3]})"),
                                          ("received", str(getattr(pooled, "shape", type(pooled).__name__)))])
         transformed = {**case, "x": np.tanh(case["x"]) * 3 + case["x"]}  # strictly increasing
         pooled_of_f = sub.call("max_pool2d_forward", **transformed)
-        expect_array(pooled_of_f, np.tanh(pooled) * 3 + pooled, call=format_call("max_pool2d_forward", (), transformed),
+        expect_array(pooled_of_f, np.tanh(pooled) * 3 + pooled, call=Call("max_pool2d_forward", (), transformed),
                      rtol=1e-9, atol=1e-12, name="maxpool(f(x)), compared with f(maxpool(x)) for f(v) = v + 3·tanh(v),")
 
     for_all(sub, pool_cases(), body, max_examples=8)
@@ -165,7 +165,7 @@ def avg_pool_linear(sub: Submission) -> None:
         combined = sub.call("avg_pool2d_forward", **{**case, "x": 2.0 * case["x"] - other})
         first = np.asarray(sub.call("avg_pool2d_forward", **case), dtype=np.float64)
         second = np.asarray(sub.call("avg_pool2d_forward", **{**case, "x": other}), dtype=np.float64)
-        expect_array(combined, 2.0 * first - second, call=format_call("avg_pool2d_forward", (), case),
+        expect_array(combined, 2.0 * first - second, call=Call("avg_pool2d_forward", (), case),
                      rtol=1e-7, atol=1e-9, name="avgpool(2·x1 − x2), compared with 2·avgpool(x1) − avgpool(x2),")
 
     for_all(sub, pool_cases(), body, max_examples=6)
@@ -181,7 +181,7 @@ def flatten_values(sub: Submission) -> None:
         if isinstance(received, np.ndarray) and received.shape == expected.shape:
             if np.array_equal(received, np.moveaxis(case["x"], -1, 1).reshape(expected.shape)):
                 hint = "Flatten the (H, W, C) axes in that order (row-major, channels last), as Keras does."
-        expect_array(received, expected, call=format_call("flatten", (), case), rtol=0, atol=0, hint=hint)
+        expect_array(received, expected, call=Call("flatten", (), case), rtol=0, atol=0, hint=hint)
 
     strategy = st.builds(lambda seed, shape: {"x": images(seed, shape)}, st.integers(0, 2**16),
                          st.lists(st.integers(1, 5), min_size=2, max_size=4).map(tuple))
@@ -195,7 +195,7 @@ def dropout_inference(sub: Submission) -> None:
     x = images(11, (4, 6))
     for rate in (0.25, 0.5):
         kwargs = {"x": x, "rate": rate, "training": False, "rng": SeededGenerator(1)}
-        expect_array(sub.call("dropout_forward", **kwargs), x, call=format_call("dropout_forward", (), kwargs),
+        expect_array(sub.call("dropout_forward", **kwargs), x, call=Call("dropout_forward", (), kwargs),
                      rtol=0, atol=0, hint="At inference dropout is the identity: no mask, no scaling.")
 
 
@@ -205,7 +205,7 @@ def dropout_training(sub: Submission) -> None:
     x = 1.0 + np.random.default_rng(12).random((200, 50))  # positive, so a kept entry is never 0
     for rate, seed in ((0.2, 3), (0.5, 4)):
         kwargs = {"x": x, "rate": rate, "training": True, "rng": SeededGenerator(seed)}
-        call = format_call("dropout_forward", (), kwargs)
+        call = Call("dropout_forward", (), kwargs)
         out = sub.call("dropout_forward", **kwargs)
         if not isinstance(out, np.ndarray) or out.shape != x.shape:
             expect_array(out, x, call=call)
@@ -267,7 +267,28 @@ def _bn_hint(case: dict, received: object, part: int) -> str | None:
         mean = x.mean(axis=axes)
         if np.allclose(received[1], (1 - momentum) * case["moving_mean"] + momentum * mean):
             return "The momentum is inverted: moving = momentum · moving + (1 − momentum) · batch statistic."
-    if part == 0 and not case["training"]:
+    if part == 0:
+        return _bn_out_hint(case, received[0], axes)
+    return None
+
+
+def _bn_out_hint(case: dict, received: np.ndarray, axes: tuple[int, ...]) -> str | None:
+    """A known mistake in ``out`` that reproduces it exactly (shape and values), or None."""
+    x, gamma, beta = case["x"], case["gamma"], case["beta"]
+    epsilon = case.get("epsilon", 1e-3)
+    if case["training"]:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+    else:
+        mean, var = case["moving_mean"], case["moving_var"]
+
+    def same_as(alternative: np.ndarray) -> bool:
+        return alternative.shape == received.shape and np.allclose(received, alternative, rtol=1e-6, atol=1e-8)
+
+    if same_as(gamma * (x - mean) / (np.sqrt(var) + epsilon) + beta):
+        return (f"ε is added outside the square root: batch norm divides by √(σ² + ε) with ε = {epsilon:g}, "
+                "not by √σ² + ε.")
+    if not case["training"] and same_as(gamma * (x - x.mean(axis=axes)) / np.sqrt(x.var(axis=axes) + epsilon)
+                                        + beta):
         return "At inference batch norm uses the moving mean and variance, not the batch's statistics."
     return None
 
@@ -277,7 +298,7 @@ def _bn_verify(parts: tuple[int, ...]):
 
     def verify(case: dict, received: object) -> None:
         expected = tf_ref.batchnorm(**case)
-        call = format_call("batchnorm_forward", (), case)
+        call = Call("batchnorm_forward", (), case)
         if not isinstance(received, tuple) or len(received) != 3:
             raise CheckFailure("batchnorm_forward must return a tuple (out, new_moving_mean, new_moving_var).",
                                evidence=[("call", call), ("received", f"{type(received).__name__}")])

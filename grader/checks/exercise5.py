@@ -12,11 +12,15 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.check import CheckFailure, Checklist, Submission, each_function, format_call
-from grader.checks.arrays import conv_case, conv_cases, images, pair
-from grader.compare import expect_inputs_unchanged, expect_rejections_each, same_kind_number
-from grader.gradients import expect_gradients, numerical_gradient
-from grader.properties import check_function, for_all
+from grader.checking.arrays import conv_case, conv_cases, images, pair
+from grader.checking.check import Call, CheckFailure, Checklist, Submission, each_function
+from grader.checking.compare import (
+    expect_inputs_unchanged,
+    expect_rejections_each,
+    same_kind_number,
+)
+from grader.checking.gradients import expect_gradients, numerical_gradient
+from grader.checking.properties import check_function, for_all
 from grader.reference import tf_ops as tf_ref
 
 CHECKS = Checklist("exercise5", prepare=tf_ref.load)
@@ -48,7 +52,7 @@ def _conv_hint(case: dict, received: object) -> str | None:
 def _verify_conv(case: dict, received: object) -> None:
     expected = tf_ref.conv2d_gradients(**case)
     try:
-        expect_gradients(received, expected, CONV_NAMES, call=format_call("conv2d_backward", (), case), limit=LIMIT)
+        expect_gradients(received, expected, CONV_NAMES, call=Call("conv2d_backward", (), case), limit=LIMIT)
     except CheckFailure as failure:
         failure.hint = _conv_hint(case, received) or failure.hint
         raise
@@ -106,7 +110,7 @@ def conv_backward_numerical(sub: Submission) -> None:
         expected = (numerical_gradient(lambda v: loss(x=v), case["x"]),
                     numerical_gradient(lambda v: loss(w=v), case["w"]),
                     numerical_gradient(lambda v: loss(b=v), case["b"]))
-        expect_gradients(received, expected, CONV_NAMES, call=format_call("conv2d_backward", (), case),
+        expect_gradients(received, expected, CONV_NAMES, call=Call("conv2d_backward", (), case),
                          limit=LIMIT, reference="centred differences of the forward pass (h = 1e-5)")
 
 
@@ -121,7 +125,7 @@ def dx_full_convolution(sub: Submission) -> None:
         rows, cols = min(full.shape[1], x.shape[1]), min(full.shape[2], x.shape[2])
         expected_dx[:, :rows, :cols, :] = full[:, :rows, :cols, :]
         dx = received[0] if isinstance(received, tuple) and received else received
-        expect_gradients(dx, (expected_dx,), ("dx",), call=format_call("conv2d_backward", (), case), limit=LIMIT,
+        expect_gradients(dx, (expected_dx,), ("dx",), call=Call("conv2d_backward", (), case), limit=LIMIT,
                          reference="the full convolution of dout with the flipped, channel-swapped kernel")
 
     strategy = conv_backward_cases(strides=st.integers(1, 3), paddings=st.just(0))
@@ -164,7 +168,7 @@ def _pool_verify(kind: str):
             if np.allclose(received.sum(), expected.sum()) and not np.allclose(received, expected):
                 hint = ("Each window's gradient goes to the position of its maximum only — the first one in "
                         "row-major order when there are ties, as TensorFlow does.")
-        expect_gradients(received, (expected,), ("dx",), call=format_call(function, (), case), limit=LIMIT,
+        expect_gradients(received, (expected,), ("dx",), call=Call(function, (), case), limit=LIMIT,
                          hint=hint)
 
     return verify
@@ -186,10 +190,19 @@ def max_pool_routing(sub: Submission) -> None:
     received = sub.call("max_pool2d_backward", **case)
     expected = np.zeros((1, 4, 4, 1))
     expected[0, 0, 1, 0], expected[0, 0, 2, 0], expected[0, 2, 0, 0], expected[0, 2, 2, 0] = 10, 20, 30, 40
-    expect_gradients(received, (expected,), ("dx",), call=format_call("max_pool2d_backward", (), case),
-                     limit=LIMIT, reference="the arg-max routing (ties: first in row-major order)",
-                     hint=("Windows (0, 0), (0, 1) and (1, 0) hold ties: the first maximum in row-major order "
-                           "gets all of that window's dout, the others nothing."))
+    every_maximum = np.zeros((1, 4, 4, 1))  # the known mistake: each tied maximum gets the window's dout
+    for i in range(2):
+        for j in range(2):
+            window = x[2 * i:2 * i + 2, 2 * j:2 * j + 2]
+            every_maximum[0, 2 * i:2 * i + 2, 2 * j:2 * j + 2, 0] = (window == window.max()) * case["dout"][0, i, j, 0]
+    hint = None
+    if isinstance(received, np.ndarray) and received.shape == every_maximum.shape \
+            and np.allclose(received, every_maximum, rtol=0, atol=1e-12):
+        hint = ("Your dx sends a window's dout to every maximum it holds: windows (0, 0), (0, 1) and (1, 0) "
+                "hold ties, and the arg-max rule (tf.nn.max_pool's gradient) gives it all to the first maximum "
+                "in row-major order, the others nothing.")
+    expect_gradients(received, (expected,), ("dx",), call=Call("max_pool2d_backward", (), case),
+                     limit=LIMIT, reference="the arg-max routing (ties: first in row-major order)", hint=hint)
 
 
 @CHECKS.check("avg_pool2d_backward matches tf.GradientTape", points=2, needs=("avg_pool2d_backward",),
@@ -207,7 +220,7 @@ def relu_backward(sub: Submission) -> None:
         if isinstance(received, np.ndarray) and received.shape == expected.shape:
             if np.allclose(received, case["dout"]):
                 hint = "dout must be masked: the gradient is dout where x > 0 and 0 elsewhere."
-        expect_gradients(received, (expected,), ("dx",), call=format_call("relu_backward", (), case), limit=LIMIT,
+        expect_gradients(received, (expected,), ("dx",), call=Call("relu_backward", (), case), limit=LIMIT,
                          hint=hint)
 
     strategy = st.builds(lambda seed, shape: {"dout": images(seed + 1, shape), "x": images(seed, shape)},
@@ -233,7 +246,7 @@ def dense_backward(sub: Submission) -> None:
             last = case["x"][-1:].T @ case["dout"][-1:]
             if case["x"].shape[0] > 1 and received[1].shape == last.shape and np.allclose(received[1], last):
                 hint = "dw = xᵀ · dout sums over the batch: every example contributes, not only the last."
-        expect_gradients(received, expected, ("dx", "dw", "db"), call=format_call("dense_backward", (), case),
+        expect_gradients(received, expected, ("dx", "dw", "db"), call=Call("dense_backward", (), case),
                          limit=LIMIT, hint=hint)
 
     strategy = st.builds(dense_case, st.integers(0, 2**16), st.integers(1, 5), st.integers(1, 6), st.integers(1, 5))
@@ -249,7 +262,7 @@ def softmax_case(seed: int, n: int, classes: int, scale: float = 3.0, offset: fl
 
 def _verify_softmax(case: dict, received: object) -> None:
     loss, dlogits = tf_ref.softmax_cross_entropy(**case)
-    call = format_call("softmax_cross_entropy", (), case)
+    call = Call("softmax_cross_entropy", (), case)
     n = case["logits"].shape[0]
     if not isinstance(received, tuple) or len(received) != 2:
         raise CheckFailure("softmax_cross_entropy must return a tuple (loss, dlogits).",
@@ -298,7 +311,7 @@ def numerical_dense(sub: Submission) -> None:
     expected = (numerical_gradient(lambda v: dense_loss(x=v), case["x"]),
                 numerical_gradient(lambda v: dense_loss(w=v), case["w"]),
                 numerical_gradient(lambda v: dense_loss(b=v), case["b"]))
-    expect_gradients(received, expected, ("dx", "dw", "db"), call=format_call("dense_backward", (), case),
+    expect_gradients(received, expected, ("dx", "dw", "db"), call=Call("dense_backward", (), case),
                      limit=LIMIT, reference="centred differences (h = 1e-5)")
 
 
@@ -309,7 +322,7 @@ def numerical_softmax(sub: Submission) -> None:
     received = sub.call("softmax_cross_entropy", **soft)
     grad = received[1] if isinstance(received, tuple) and len(received) == 2 else received
     numeric = numerical_gradient(lambda v: tf_ref.softmax_cross_entropy(v, soft["labels"])[0], soft["logits"])
-    expect_gradients(grad, (numeric,), ("dlogits",), call=format_call("softmax_cross_entropy", (), soft),
+    expect_gradients(grad, (numeric,), ("dlogits",), call=Call("softmax_cross_entropy", (), soft),
                      limit=LIMIT, reference="centred differences of the mean loss (h = 1e-5)")
 
 

@@ -2,7 +2,7 @@
 
 The student's builder runs in the sandbox (with TensorFlow) and saves the model
 as ``.keras``; the grader reads only the archive's ``config.json``
-(``grader.keras_file``), turns it into a chain of layers and computes shapes and
+(``grader.intake.keras_file``), turns it into a chain of layers and computes shapes and
 parameter counts with ``grader.reference.formulas.model_summary`` (proven equal
 to ``keras.Model.summary()``). It compares the computation, not the spelling: an
 activation may be a layer argument or an ``Activation`` layer, except where the
@@ -14,11 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.check import CheckFailure, Checklist, Submission
-from grader.keras_file import RefusedModel, model_spec, read_keras_archive, summarize
+from grader.checking.check import CheckFailure, Checklist, Submission, slugify
+from grader.checking.table import FailureTable
+from grader.intake.keras_file import RefusedModel, model_spec, read_keras_archive, summarize
 from grader.reference import lecture_models as lectures
 
 CHECKS = Checklist("exercise6")
+
+
+def _slug(function: str) -> str:
+    """A builder's name in a check id (ids are kebab-case: ``build-mlp-structure``)."""
+    return slugify(function)
 ANY = "any"
 
 
@@ -64,20 +70,24 @@ def _rows(input_shape: tuple, layers: list[dict]) -> tuple[list[tuple], dict]:
     return rows, summary
 
 
-def _side_by_side(expected: list[tuple], received: list[tuple]) -> tuple[str, int | None]:
-    def text(row):
-        return f"{row[0]:<20} {str(row[1]):<15} {row[2]:>10,}" if row else "(missing)"
+def _side_by_side(expected: list[tuple], received: list[tuple]) -> tuple[FailureTable, int | None]:
+    """The two models layer by layer as a table (side by side when it fits, stacked when not),
+    the first differing layer marked; and that layer's index."""
+    every = [row for row in (*expected, *received) if row]
+    kind = max((len(str(row[0])) for row in every), default=0)
+    shape = max((len(str(row[1])) for row in every), default=0)
 
-    lines = [f"    {'expected':<47} | received"]
-    first = None
+    def text(row: tuple | None) -> str:
+        return f"{row[0]:<{kind}}  {str(row[1]):<{shape}}  {row[2]:>10,}" if row else "(missing)"
+
+    rows, first = [], None
     for index in range(max(len(expected), len(received))):
         left = expected[index] if index < len(expected) else None
         right = received[index] if index < len(received) else None
-        marker = "  "
         if left != right and first is None:
-            first, marker = index, "→ "
-        lines.append(f"  {marker}{text(left) if left else '':<47} | {text(right)}")
-    return "\n".join(lines), first
+            first = index
+        rows.append([text(left) if left else "", text(right)])
+    return FailureTable(["expected", "received"], rows, marked=first), first
 
 
 class _Built:
@@ -122,7 +132,7 @@ def built(sub: Submission, expected: Expected) -> _Built:
 
 def _structure_check(expected: Expected) -> None:
     @CHECKS.check(f"{expected.function}: layer types, order and output shapes", points=2,
-                  needs=(expected.function,), id=f"{expected.function}-structure")
+                  needs=(expected.function,), id=f"{_slug(expected.function)}-structure")
     def check(sub: Submission) -> None:
         model = built(sub, expected)
         want = [(t, s) for t, s, _ in model.expected_rows]
@@ -138,7 +148,7 @@ def _structure_check(expected: Expected) -> None:
             elif len(model.rows) < len(model.expected_rows):
                 hint = f"A {model.expected_rows[first][0]} layer seems to be missing here."
         raise CheckFailure(f"{model.call} does not have the lecture's layers.{where}",
-                           evidence=[("call", model.call)], details=table, hint=hint)
+                           evidence=[("call", model.call)], table=table, hint=hint)
 
 
 def _counted(rows: list[tuple]) -> list[int]:
@@ -150,7 +160,7 @@ def _params_check(expected: Expected) -> None:
     lecture = expected.model
 
     @CHECKS.check(f"{expected.function}: parameters per layer and in total ({lecture.total:,})", points=2,
-                  needs=(expected.function,), id=f"{expected.function}-params")
+                  needs=(expected.function,), id=f"{_slug(expected.function)}-params")
     def check(sub: Submission) -> None:
         # Counts only: the layer types and shapes are the structure check's (a MaxPooling2D where
         # the lecture has AveragePooling2D has the same 0 parameters and costs nothing here).
@@ -161,9 +171,9 @@ def _params_check(expected: Expected) -> None:
         if received == wanted and got_counts == want_counts:
             return
         table, _ = _side_by_side(model.expected_rows, model.rows)
-        table += (f"\n    {'total ' + format(wanted[0], ','):<47} | total {received[0]:,}"
-                  f"\n    {'trainable ' + format(wanted[1], ','):<47} | trainable {received[1]:,}"
-                  f"\n    {'non-trainable ' + format(wanted[2], ','):<47} | non-trainable {received[2]:,}")
+        table.footer.extend([f"{label} {want:,}", f"{label} {got:,}"]
+                            for label, want, got in zip(("total", "trainable", "non-trainable"), wanted, received,
+                                                        strict=True))
         if received[0] != wanted[0]:
             summary = f"{model.call} has {received[0]:,} parameters; the lecture's model has {wanted[0]:,}."
         elif received != wanted:
@@ -175,7 +185,7 @@ def _params_check(expected: Expected) -> None:
                          min(len(got_counts), len(want_counts)))
             summary = (f"{model.call} has the lecture's {wanted[0]:,} parameters in total, but not in the same "
                        f"layers: its layer with parameters number {first + 1} differs.")
-        raise CheckFailure(summary, evidence=[("call", model.call)], details=table)
+        raise CheckFailure(summary, evidence=[("call", model.call)], table=table)
 
 
 def _aligned(got: list[str], want: list[str]) -> dict[int, int]:
@@ -193,7 +203,7 @@ def _aligned(got: list[str], want: list[str]) -> dict[int, int]:
 
 def _activation_check(expected: Expected) -> None:
     @CHECKS.check(f"{expected.function}: activations and dropout rates", points=1,
-                  needs=(expected.function,), id=f"{expected.function}-activations")
+                  needs=(expected.function,), id=f"{_slug(expected.function)}-activations")
     def check(sub: Submission) -> None:
         # Activations and dropout rates only: a layer of another type (the structure check's
         # business) is compared where it stands, or skipped when the layers do not line up.

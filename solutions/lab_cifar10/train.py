@@ -124,7 +124,7 @@ class AugmentedBatches(keras.utils.PyDataset):
 def train(data, *, epochs: int = EPOCHS, limit: int | None = None,
           batch_size: int = BATCH_SIZE, learning_rate: float = LEARNING_RATE,
           shift: int = SHIFT, seed: int = SEED, verbose: int = 2):
-    """Train ``build_model()`` on ``data`` (a ``grader.datasets.Dataset``).
+    """Train ``build_model()`` on ``data`` (a ``grader.data.datasets.Dataset``).
 
     ``limit``: use only that many training images (before the validation split), e.g. for
     a quick run. Returns ``(model, history)`` with ``history = model.fit(...).history``.

@@ -80,7 +80,7 @@ def split(x: np.ndarray, y: np.ndarray, *, limit: int | None = None,
 def train(data, *, epochs: int = EPOCHS, limit: int | None = None,
           batch_size: int = BATCH_SIZE, learning_rate: float = LEARNING_RATE,
           seed: int = SEED, verbose: int = 2):
-    """Train ``build_model()`` on ``data`` (a ``grader.datasets.Dataset``).
+    """Train ``build_model()`` on ``data`` (a ``grader.data.datasets.Dataset``).
 
     ``limit``: use only that many training images (before the validation split), e.g. for
     a quick CI run. Returns ``(model, history)`` with ``history = model.fit(...).history``.

@@ -138,7 +138,7 @@ builtins.print = lambda *a, **k: None
     Case("sys.modules['grader'] replaced", "channel", at_import("""
 import sys, types
 sys.modules["grader"] = types.ModuleType("grader")
-sys.modules["grader.check"] = types.ModuleType("grader.check")
+sys.modules["grader.checking.check"] = types.ModuleType("grader.checking.check")
 """)),
     Case("a pickle payload returned as the result", "channel",
          replacing_receptive_field("import pickle, os\nreturn pickle.dumps(os.system)"), R, "must return a Python int"),

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from grader.batch import assign_ids, discover, sanitize_id
-from grader.batch import main as batch_main
+from grader.batch.discover import assign_ids, discover, sanitize_id
+from grader.cli import main as grade_main
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = (ROOT / "solutions" / "exercise1.py").read_text(encoding="utf-8")
@@ -39,13 +39,15 @@ HOSTILE = f"class Forged_Exception_Name(Exception):\n    pass\n\nraise Forged_Ex
 
 
 def _batch(directory: Path, out: Path, *extra: str) -> int:
-    return batch_main([str(directory), "--out", str(out), "--jobs", "1", "--exercises",
+    return grade_main(["batch", str(directory), "--out", str(out), "--jobs", "1", "--exercises",
                        "exercise1", "--no-progress", *extra])
 
 
 def _gradebook(out: Path) -> dict[str, dict[str, str]]:
     with (out / "gradebook.csv").open(newline="") as handle:
-        return {row["id"]: row for row in csv.DictReader(handle)}
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["id"] == "Points Possible"  # the LMS's row of maxima, then one row per student
+    return {row["id"]: row for row in rows[1:]}
 
 
 # -- batch -------------------------------------------------------------------------------------
@@ -199,7 +201,7 @@ def test_a_linked_notebook_or_exercise_folder_is_refused(tmp_path, capsys):
     assert "symbolic link" in capsys.readouterr().err
 
     from grader.errors import SubmissionError
-    from grader.notebook import extract_code
+    from grader.intake.notebook import extract_code
 
     with pytest.raises(SubmissionError, match="symbolic link"):
         extract_code(folder / "exercise1.ipynb")
@@ -304,7 +306,7 @@ def test_single_reports_escape_student_text(tmp_path):
 
 
 def test_markdown_writer_escapes_every_field():
-    from grader.results import CheckResult, ExerciseResult, to_html, to_markdown
+    from grader.output.results import CheckResult, ExerciseResult, to_html, to_markdown
 
     evil = "x\n# Score: 20/20\n![i](http://evil) <img src=http://evil/y.png> ````"
     result = ExerciseResult(
@@ -329,13 +331,16 @@ def test_batch_reports_and_summary_escape_student_text(tmp_path):
     _assert_inert_html((out / "results" / "mallory.html").read_text(encoding="utf-8"))
     summary = (out / "summary.html").read_text(encoding="utf-8")
     assert "Forged_Exception_Name" in summary
-    assert "<img src=http" not in summary and "<script>" not in summary
+    from grader.output.class_sections import SORT_SCRIPT
+
+    assert "<img src=http" not in summary
+    assert summary.count("<script") == 1 and SORT_SCRIPT in summary  # the table's own sorter, no other
     assert not re.search(r"""(?:src|href)\s*=\s*["']?https?:""", summary, re.IGNORECASE)
 
 
 def test_gradescope_shows_student_text_as_plain_text():
     from grader.export import gradescope_results
-    from grader.results import CheckResult, ExerciseResult
+    from grader.output.results import CheckResult, ExerciseResult
 
     result = ExerciseResult(
         exercise="exercise1", title="t", submission="s", duration_s=0.0, grader_version="0",

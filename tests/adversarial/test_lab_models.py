@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from grader.checks.labs import allowed_gap, memorisation_signs, shifted_by_one_pixel
+from grader.options import GradingOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -38,7 +39,7 @@ def _grade(catalogue, folder: Path, only: str | None = None):
     from grader.runner import grade_exercise
 
     return {c.id: c for c in grade_exercise(exercise=catalogue.get("lab_mnist"), submission=folder,
-                                            only_check=only).checks}
+                                            options=GradingOptions(only_check=only)).checks}
 
 
 def _rewritten(model_bytes: bytes, mutate) -> bytes:
@@ -158,7 +159,7 @@ def memorising_model(images: np.ndarray, labels: np.ndarray):
 @pytest.mark.slow
 @pytest.mark.tensorflow
 def test_a_model_that_stores_the_mnist_test_set_earns_no_accuracy_credit(catalogue, tmp_path, monkeypatch):
-    from grader import datasets
+    from grader.data import datasets
 
     monkeypatch.setenv("GRADER_DATA_DIR", str(SHARED_DATA))
     data = datasets.load("mnist", split="test")

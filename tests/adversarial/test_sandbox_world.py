@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from forged_runtime import FORGING_RUNTIME
 
-from grader.sandbox import ChildFailure, Limits, Sandbox
-from grader.sandbox_launch import UID_BASE, UID_SLOTS, detect_platform, lease_private_uid
+from grader.limits import Limits
+from grader.sandbox import ChildFailure, Sandbox
+from grader.sandbox.launch import UID_BASE, UID_SLOTS, detect_platform, lease_private_uid
 
 ROOT = Path(__file__).resolve().parents[2]
 BWRAP = detect_platform().bwrap is not None
@@ -255,7 +256,7 @@ def test_private_uids_are_leased_without_collisions():
         uids = [lease.uid for lease in leases]
         assert len(set(uids)) == 5 and all(UID_BASE <= u < UID_BASE + UID_SLOTS for u in uids)
         # Another grader process on the machine cannot take a uid held here.
-        code = ("from grader.sandbox_launch import lease_private_uid as l; import sys; "
+        code = ("from grader.sandbox.launch import lease_private_uid as l; import sys; "
                 f"held = set({uids!r}); got = [l().uid for _ in range(50)]; sys.exit(bool(held & set(got)))")
         assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.options import GradingOptions
 from tests.adversarial.cases import ALL, CASES, MARKER, ROOT, Case
 
 OUTSIDE = [Path("/tmp/results.json"), Path("/var/tmp/results.json"), Path("/work/results.json"),
@@ -26,7 +27,10 @@ def _processes_of(uids: set[int]) -> list[int]:
         if entry.isdigit():
             try:
                 if os.stat(f"/proc/{entry}").st_uid in uids:
-                    pids.append(int(entry))
+                    with open(f"/proc/{entry}/stat", "rb") as handle:
+                        state = handle.read().rsplit(b")", 1)[1].split()[0]
+                    if state not in (b"Z", b"X"):  # exited, waiting for its parent: runs nothing
+                        pids.append(int(entry))
             except OSError:
                 continue
     return pids
@@ -48,11 +52,12 @@ def test_attack_earns_nothing_and_touches_nothing_else(case: Case, catalogue, tm
     for name, data in case.files.items():
         (folder / name).write_bytes(data)
     before = sorted(p.name for p in tmp_path.iterdir())
-    from grader.sandbox import UIDS_USED
+    from grader.sandbox.process import UIDS_USED
 
     uids_before = len(UIDS_USED)
 
-    result = grade_exercise(exercise=exercise, submission=folder, timeout_s=case.timeout_s, only_check=case.only)
+    result = grade_exercise(exercise=exercise, submission=folder,
+                            options=GradingOptions(timeout_s=case.timeout_s, only_check=case.only))
 
     touched = {c.id for c in result.checks} if case.touched == ALL else set(case.touched)
     for check in result.checks:
