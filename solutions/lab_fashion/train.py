@@ -42,7 +42,7 @@ from keras import layers
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
-EPOCHS = 8
+EPOCHS = 6
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 VAL_FRACTION = 0.1

@@ -37,7 +37,7 @@ from keras import layers
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
-EPOCHS = 5
+EPOCHS = 4
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 VAL_FRACTION = 0.1
