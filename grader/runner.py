@@ -250,7 +250,7 @@ def grade_exercise(
             sandbox.wait_ready()
         cause = _import_cause(sandbox, exercise)  # now: a child restarted later may fail in other ways
         results, notes = _run_checks(exercise, checks, sandbox, time.monotonic() + time_limit, call_timeout, seed,
-                                     folder, run)
+                                     folder, run, cause)
     finally:
         sandbox.close()
         if converted is not None:
@@ -277,11 +277,10 @@ def grade_exercise(
 
 
 def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadline: float,
-                call_timeout: float, seed: int | None, folder: Path | None, run: RunState
-                ) -> tuple[list[CheckResult], list[str]]:
+                call_timeout: float, seed: int | None, folder: Path | None, run: RunState,
+                cause: ImportCause | None) -> tuple[list[CheckResult], list[str]]:
     results: list[CheckResult] = []
     notes: list[str] = []
-    cause = _import_cause(sandbox, exercise)  # one cause, one panel: the checks are skipped for it
     not_implemented: dict[str, int] = {}
     stub_calls: dict[int, tuple[str, str | None]] = {}  # result index -> (function, the call that raised)
     ledger = run.ledger  # shared by the checks: functions that returned, functions disabled
@@ -291,7 +290,7 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
         missing = [name for name in check.needs if name not in sandbox.functions]
         if check.per_function and len(missing) < len(check.needs):
             missing = []  # each function earns its own share: a missing one costs only its share
-        if cause is not None:
+        if cause is not None:  # one cause, one panel: the checks are skipped for it
             results.append(CheckResult(**base, score=0.0, status="timeout" if cause.timed_out else "error",
                                        message=cause.skipped(), skipped_because=cause.word))
             continue

@@ -120,9 +120,13 @@ def prints_of_call(sub: Submission, call: Call, drain) -> str | None:
     up, the function was disabled, or the child failed): the caller keeps what it has.
     """
     settled_output(drain)
+    disabled = dict(sub.ledger.disabled)
     try:
         sub.call_raw(call.function, *call.args, **(call.kwargs or {}))
     except (StopCheck, CheckFailure, Exception):
         return None
+    finally:  # a call made only to show its prints never disables the function for later checks
+        sub.ledger.disabled.clear()
+        sub.ledger.disabled.update(disabled)
     stdout, stderr = settled_output(drain)
     return (stdout + stderr).strip()
