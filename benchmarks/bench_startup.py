@@ -13,6 +13,12 @@ runs (default 7) of ``grade exerciseN solutions --format json``:
 
 Each median is also given as a ratio to the median of ``python -c "import numpy"``
 measured in the same run, so that figures from a loaded machine compare.
+
+Bytecode is written and used as in a student's installed kit (``pip install``
+compiles it): ``PYTHONDONTWRITEBYTECODE`` is dropped from the environment, and the
+warm-up run before each timed series writes any missing ``.pyc``. For exercises 1
+and 2 a failing submission is timed too: it imports hypothesis to search for and
+shrink the failure (``tests/realistic/exercise1_print_flood.py`` over the solution).
 Targets (issue 16): repeat <= 1.5 s for exercises 3-5, first <= 6 s, exercises 1-2 <= 0.5 s.
 """
 
@@ -47,10 +53,22 @@ def heavy_imports(exercise: str, env: dict[str, str]) -> list[str]:
     return sorted({n for n in names if n.split(".")[0] in ("tensorflow", "keras", "torch", "jax")})
 
 
+def failing_submission(scratch: Path) -> Path:
+    """A folder with exercise1.py: the solution, then a conv_output_size that prints and is wrong above 12."""
+    folder = scratch / "failing"
+    folder.mkdir()
+    solution = (ROOT / "solutions" / "exercise1.py").read_text(encoding="utf-8")
+    student = (ROOT / "tests" / "realistic" / "exercise1_print_flood.py").read_text(encoding="utf-8")
+    (folder / "exercise1.py").write_text(solution + "\n\n" + student, encoding="utf-8")
+    return folder
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as scratch:
-        warm = {**os.environ, "GRADER_REFERENCE_CACHE": str(Path(scratch) / "warm")}
+        environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        warm = {**environment, "GRADER_REFERENCE_CACHE": str(Path(scratch) / "warm")}
+        failing = failing_submission(Path(scratch))
         numpy = statistics.median(timed([sys.executable, "-c", "import numpy"], warm) for _ in range(runs))
         print(f"python -c 'import numpy': median {numpy:.3f} s over {runs} runs (the unit of the ratios below)")
         for n in range(1, 6):
@@ -73,6 +91,11 @@ def main() -> None:
                   f"min {min(times):.3f} s, max {max(times):.3f} s over {runs} runs; target <= {target} s")
             imported = heavy_imports(exercise, warm)
             print(f"  TensorFlow/Keras modules imported on a repeat run: {len(imported) or 'none'}")
+            if n == 1:
+                command = [*COMMAND, exercise, str(failing), "--format", "json"]
+                times = [timed(command, warm) for _ in range(runs)]
+                print(f"grade {exercise} on a failing submission (hypothesis searches and shrinks): "
+                      f"median {statistics.median(times):.3f} s ({statistics.median(times) / numpy:.1f}x numpy)")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ from grader.checking.feedback import (
     add_reruns,
     import_cause,
     prints_of_call,
-    settled_output,
     text_of_failure,
 )
 from grader.errors import GraderError, MissingSubmissionFile, SubmissionError
@@ -318,7 +317,7 @@ def _run_checks(exercise: Exercise, checks: list[Check], sandbox: Sandbox, deadl
                 notes.append(note)
         if status == "skipped" and sub.last_stub_function:
             stub_calls[len(results)] = (sub.last_stub_function, sub.last_stub_call)
-        stdout, stderr = settled_output(sandbox.output)
+        stdout, stderr = sandbox.output()
         printed = (stdout + stderr).strip()
         if printed and failure is not None and failure.call is not None:  # the reported call's prints only
             alone = prints_of_call(sub, failure.call, sandbox.output)

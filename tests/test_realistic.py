@@ -200,6 +200,40 @@ def test_a_debug_print_shows_only_the_reported_calls_output(catalogue, make_subm
     assert text.count("conv_output_size:") == len(failed) and len(text.splitlines()) < 100
 
 
+HANGS_WHEN_CALLED_AGAIN = '''
+
+_solution_conv_output_size = conv_output_size
+_seen = set()
+
+
+def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+    key = (input_size, kernel_size, stride, padding, dilation)
+    if input_size == 28:  # wrong for the lecture's 28x28 input, and hangs when asked again
+        if key in _seen:
+            while True:
+                pass
+        _seen.add(key)
+        print("conv_output_size: 28 handled")
+        return 0
+    return _solution_conv_output_size(input_size, kernel_size, stride, padding, dilation)
+'''
+
+
+def test_a_call_made_again_only_to_show_its_prints_never_costs_a_later_check(catalogue, make_submission):
+    """The reported call is made once more to show only its prints. Here that repeat hangs and
+    times out: the failing check keeps the prints it had, and the later checks of the same
+    function are still graded (the timeout would otherwise disable the function for the run)."""
+    source = (REALISTIC.parent.parent / "solutions" / "exercise1.py").read_text(encoding="utf-8") + HANGS_WHEN_CALLED_AGAIN
+    result = _grade(catalogue, make_submission, "exercise1_hangs", source=source, timeout_s=1.0)
+    checks = _by_id(result)
+    for lecture in ("lecture-28x28-with-a-3x3-kernel-stride-1-gives-26", "lecture-28x28-with-a-3x3-kernel-stride-2-gives-13"):
+        assert checks[lecture].status == "failed", checks[lecture].message
+        assert "conv_output_size: 28 handled" in checks[lecture].output
+    later = [c for c in result.checks if "conv_output_size" in c.name and not c.id.startswith("lecture")]
+    assert later and all(c.status == "passed" for c in later), [(c.id, c.status, c.message[:80]) for c in later]
+    assert checks["lecture-w-7-f-3-p-0-s-1-gives-5"].status == "passed"
+
+
 def test_symmetric_same_padding_is_not_told_to_pad(catalogue, make_submission):
     """The student pads "same" with (F - 1) // 2 on each side: the hint names the split, never
     "pad x before sliding the kernel" (before: it did)."""

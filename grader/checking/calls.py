@@ -7,14 +7,20 @@ name and the arguments are read from the fields, never cut back out of the text.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+
+
+def is_array(value: object) -> bool:
+    """Whether ``value`` is a NumPy array, without importing NumPy (exercises 1 and 2 never need it:
+    no value can be an array before NumPy is loaded)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray)
 
 
 def format_value(value: object, limit: int = 120) -> str:
     """A short, student-readable rendering of an argument or a returned value."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         return f"array(shape={tuple(value.shape)}, dtype={value.dtype})"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -22,9 +28,7 @@ def format_value(value: object, limit: int = 120) -> str:
 
 def format_argument(name: str, value: object) -> str:
     """``stride=2``; an array as ``x.shape=(2, 7, 7, 3)`` (STYLE.md's evidence rows)."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         return f"{name}.shape={tuple(value.shape)}"
     return f"{name}={format_value(value)}"
 

@@ -8,7 +8,6 @@ printed output of the reported call alone. Nothing is parsed back out of text.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,19 +98,6 @@ def import_cause(description: dict, file_name: str) -> ImportCause:
     return ImportCause("import error", f"importing {file_name} raised {kind}: {message}{location}", timed_out)
 
 
-def settled_output(drain, *, wait_s: float = 0.01, rounds: int = 5) -> tuple[str, str]:
-    """``drain()`` (``Sandbox.output``) until it comes back empty: the child's output is read by
-    threads, so a print made just before the reply may arrive a moment after it."""
-    stdout, stderr = drain()
-    for _ in range(rounds):
-        time.sleep(wait_s)
-        more_out, more_err = drain()
-        if not more_out and not more_err:
-            break
-        stdout, stderr = stdout + more_out, stderr + more_err
-    return stdout, stderr
-
-
 def prints_of_call(sub: Submission, call: Call, drain) -> str | None:
     """What the student's code prints during ``call`` alone (the reported, smallest failing call).
 
@@ -119,7 +105,7 @@ def prints_of_call(sub: Submission, call: Call, drain) -> str | None:
     call is made once more after draining; None when it cannot be (the check's time is
     up, the function was disabled, or the child failed): the caller keeps what it has.
     """
-    settled_output(drain)
+    drain()
     disabled = dict(sub.ledger.disabled)
     try:
         sub.call_raw(call.function, *call.args, **(call.kwargs or {}))
@@ -128,5 +114,5 @@ def prints_of_call(sub: Submission, call: Call, drain) -> str | None:
     finally:  # a call made only to show its prints never disables the function for later checks
         sub.ledger.disabled.clear()
         sub.ledger.disabled.update(disabled)
-    stdout, stderr = settled_output(drain)
+    stdout, stderr = drain()
     return (stdout + stderr).strip()

@@ -10,20 +10,21 @@ grading"): derandomized (or seeded by ``--seed``), no example database, no
 deadline, one bug reported, no blob. When the body fails, hypothesis shrinks the
 input; the ``CheckFailure`` that reaches the student is the one raised on the
 smallest failing input, annotated with it.
+
+hypothesis is imported on first use (``strategies()``, ``for_all``): importing it
+takes about 0.1 s, and exercises 1 and 2, whose sweeps are exhaustive or seeded,
+need it only to search for and shrink a failure.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
+import random
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-
-import hypothesis
-import hypothesis.configuration
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-from hypothesis.reporting import with_reporter
+from typing import TYPE_CHECKING
 
 from grader.checking.check import (
     Call,
@@ -34,11 +35,9 @@ from grader.checking.check import (
     format_value,
 )
 
-# hypothesis keeps a cache of constants under .hypothesis/ in the current folder even with
-# database=None: grading must not write into the folder it is started from.
-_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="grade-hypothesis-")
-hypothesis.configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
-atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
 
 def same_draws_in_every_process() -> None:
     """Make hypothesis draw the same examples whatever this process loaded or graded before.
@@ -61,17 +60,32 @@ def same_draws_in_every_process() -> None:
         return
 
 
-same_draws_in_every_process()
+@functools.cache
+def _configured_hypothesis():
+    """hypothesis, imported and set up for grading (once per process)."""
+    import hypothesis
+    import hypothesis.configuration
+
+    # hypothesis keeps a cache of constants under .hypothesis/ in the current folder even with
+    # database=None: grading must not write into the folder it is started from.
+    home = tempfile.mkdtemp(prefix="grade-hypothesis-")
+    hypothesis.configuration.set_hypothesis_home_dir(home)
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    same_draws_in_every_process()
+    return hypothesis
 
 
-_SETTINGS = dict(
-    database=None,
-    deadline=None,
-    report_multiple_bugs=False,
-    print_blob=False,
-    suppress_health_check=list(HealthCheck),
-    phases=(Phase.explicit, Phase.generate, Phase.shrink),
-)
+def strategies():
+    """``hypothesis.strategies``, with hypothesis configured for grading (imported on first use)."""
+    _configured_hypothesis()
+    from hypothesis import strategies as st
+
+    return st
+
+
+def seeded_random(sub: Submission, salt: str) -> random.Random:
+    """A generator for a sweep's drawn cases: fixed per check (``salt``), changed by ``--seed``."""
+    return random.Random(f"{salt}:{sub.seed}")
 
 
 def describe_example(example: object) -> str:
@@ -80,7 +94,7 @@ def describe_example(example: object) -> str:
     return format_value(example)
 
 
-def for_all(sub: Submission, strategy: st.SearchStrategy, body: Callable[[object], None], *,
+def for_all(sub: Submission, strategy: SearchStrategy, body: Callable[[object], None], *,
             max_examples: int = 100) -> None:
     """Run ``body`` on ``max_examples`` generated examples; on failure, re-raise the shrunk one."""
     tried = 0
@@ -94,9 +108,15 @@ def for_all(sub: Submission, strategy: st.SearchStrategy, body: Callable[[object
             failure.smallest_input = describe_example(example)
             raise
 
-    configured = settings(max_examples=max_examples, derandomize=sub.seed is None, **_SETTINGS)
-    runner = given(strategy)(test)
-    runner = configured(runner)
+    hypothesis = _configured_hypothesis()
+    from hypothesis.reporting import with_reporter
+
+    configured = hypothesis.settings(max_examples=max_examples, derandomize=sub.seed is None, database=None,
+                                     deadline=None, report_multiple_bugs=False, print_blob=False,
+                                     suppress_health_check=list(hypothesis.HealthCheck),
+                                     phases=(hypothesis.Phase.explicit, hypothesis.Phase.generate,
+                                             hypothesis.Phase.shrink))
+    runner = configured(hypothesis.given(strategy)(test))
     if sub.seed is not None:
         runner = hypothesis.seed(sub.seed)(runner)
     try:
@@ -107,15 +127,16 @@ def for_all(sub: Submission, strategy: st.SearchStrategy, body: Callable[[object
         raise
 
 
-def check_function(sub: Submission, function: str, *, strategy: st.SearchStrategy,
+def check_function(sub: Submission, function: str, *, strategy: Callable[[], SearchStrategy],
                    sweep: Sequence[dict], verify: Callable[[dict, object], None],
                    max_examples: int = 5, search_examples: int = 200) -> None:
     """Check ``verify(case, function(**case))`` on the sweep, then on hypothesis examples.
 
-    ``sweep`` should be ordered small-first: its first failure is reported when
-    hypothesis cannot find (and shrink) a failure of its own. ``max_examples=0``
-    (for exhaustive grids over cheap integer functions) skips hypothesis when the
-    sweep passes.
+    ``strategy()`` builds the hypothesis strategy of cases; it is called only when a
+    search runs. ``sweep`` should be ordered small-first: its first failure is
+    reported when hypothesis cannot find (and shrink) a failure of its own.
+    ``max_examples=0`` (for sweeps that are exhaustive grids, or grids plus seeded
+    draws, over cheap integer functions) skips hypothesis when the sweep passes.
     """
     first_failure: CheckFailure | None = None
     for case, result in zip(sweep, sub.call_many(function, list(sweep)), strict=False):
@@ -136,6 +157,6 @@ def check_function(sub: Submission, function: str, *, strategy: st.SearchStrateg
 
     if first_failure is None and max_examples == 0:
         return  # an exhaustive sweep passed; hypothesis is kept for finding and shrinking failures
-    for_all(sub, strategy, body, max_examples=search_examples if first_failure else max_examples)
+    for_all(sub, strategy(), body, max_examples=search_examples if first_failure else max_examples)
     if first_failure is not None:
         raise first_failure

@@ -13,8 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-
-from hypothesis import strategies as st
+from collections.abc import Callable
 
 from grader.checking.check import Call, Checklist, Submission
 from grader.checking.compare import (
@@ -23,7 +22,7 @@ from grader.checking.compare import (
     expect_rejections,
     expect_rejections_each,
 )
-from grader.checking.properties import check_function
+from grader.checking.properties import check_function, seeded_random, strategies
 from grader.reference import formulas as ref
 
 CHECKS = Checklist("exercise1")
@@ -52,25 +51,32 @@ _lecture("9x9 with 3x3 max pooling, stride 3 gives 3x3", "pool_output_size", (9,
 
 # -- generated inputs -----------------------------------------------------------------------------
 
-@st.composite
-def conv_cases(draw, paddings=("int",), dilated: bool = False) -> dict:
+# -- hypothesis strategies: built only when a sweep found a failure to search for and shrink -------
+
+def conv_cases(paddings=("int",), dilated: bool = False):
     """Valid conv_output_size arguments: the (dilated) kernel fits the padded input."""
-    kind = draw(st.sampled_from(paddings))
-    kernel = draw(st.integers(1, 7))
-    dilation = draw(st.integers(2, 4)) if dilated else 1
-    stride = draw(st.integers(1, 4))
-    effective = dilation * (kernel - 1) + 1
-    if kind == "int":
-        padding = draw(st.integers(0, 3))
-    elif kind == "full":
-        padding = "full"
-    else:
-        padding = kind
-    pad_amount = padding if isinstance(padding, int) else (dilation * (kernel - 1) if padding == "full" else 0)
-    smallest = max(1, effective - 2 * pad_amount) if padding != "same" else 1
-    size = draw(st.integers(smallest, smallest + 40))
-    return {"input_size": size, "kernel_size": kernel, "stride": stride, "padding": padding,
-            "dilation": dilation}
+    st = strategies()
+
+    @st.composite
+    def case(draw) -> dict:
+        kind = draw(st.sampled_from(paddings))
+        kernel = draw(st.integers(1, 7))
+        dilation = draw(st.integers(2, 4)) if dilated else 1
+        stride = draw(st.integers(1, 4))
+        effective = dilation * (kernel - 1) + 1
+        if kind == "int":
+            padding = draw(st.integers(0, 3))
+        elif kind == "full":
+            padding = "full"
+        else:
+            padding = kind
+        pad_amount = padding if isinstance(padding, int) else (dilation * (kernel - 1) if padding == "full" else 0)
+        smallest = max(1, effective - 2 * pad_amount) if padding != "same" else 1
+        size = draw(st.integers(smallest, smallest + 40))
+        return {"input_size": size, "kernel_size": kernel, "stride": stride, "padding": padding,
+                "dilation": dilation}
+
+    return case()
 
 
 def _conv_hint(case: dict, received: object) -> str | None:
@@ -130,42 +136,47 @@ def _verify_conv(case: dict, received: object) -> None:
                rule=_conv_rule(case), hint=_conv_hint(case, received))
 
 
-def _conv_property(sub: Submission, strategy, sweep: list[dict]) -> None:
+def _conv_property(sub: Submission, strategy: Callable, sweep: list[dict]) -> None:
     check_function(sub, "conv_output_size", strategy=strategy, sweep=sweep, verify=_verify_conv, max_examples=0)
 
 
 @CHECKS.check("conv_output_size with integer padding and strides", points=2, needs=("conv_output_size",))
 def conv_size_int_padding(sub: Submission) -> None:
-    _conv_property(sub, conv_cases(("int",)), conv_sweep((0, 1, 2)))
+    _conv_property(sub, lambda: conv_cases(("int",)), conv_sweep((0, 1, 2)))
 
 
 @CHECKS.check("conv_output_size with dilation", points=1, needs=("conv_output_size",))
 def conv_size_dilation(sub: Submission) -> None:
-    _conv_property(sub, conv_cases(("int", "valid", "full"), dilated=True),
+    _conv_property(sub, lambda: conv_cases(("int", "valid", "full"), dilated=True),
                    conv_sweep((0, 1, "valid", "full"), dilations=(2, 3), sizes=range(1, 13)))
 
 
 @CHECKS.check('conv_output_size with "same" padding (TensorFlow: ceil(W / S))', points=1,
               needs=("conv_output_size",))
 def conv_size_same(sub: Submission) -> None:
-    _conv_property(sub, conv_cases(("same",)) | conv_cases(("same",), dilated=True),
+    _conv_property(sub, lambda: conv_cases(("same",)) | conv_cases(("same",), dilated=True),
                    conv_sweep(("same",), dilations=(1, 2)))
 
 
 @CHECKS.check('conv_output_size with "valid" and "full" padding', points=1, needs=("conv_output_size",))
 def conv_size_words(sub: Submission) -> None:
-    _conv_property(sub, conv_cases(("valid", "full")), conv_sweep(("valid", "full")))
+    _conv_property(sub, lambda: conv_cases(("valid", "full")), conv_sweep(("valid", "full")))
 
 
-@st.composite
-def pool_cases(draw, padding: str) -> dict:
-    pool = draw(st.integers(1, 5))
-    stride = draw(st.one_of(st.none(), st.integers(1, 5)))
-    size = draw(st.integers(pool if padding == "valid" else 1, 48))
-    case = {"input_size": size, "pool_size": pool, "padding": padding}
-    if stride is not None:
-        case["stride"] = stride
-    return case
+def pool_cases(padding: str):
+    st = strategies()
+
+    @st.composite
+    def case(draw) -> dict:
+        pool = draw(st.integers(1, 5))
+        stride = draw(st.one_of(st.none(), st.integers(1, 5)))
+        size = draw(st.integers(pool if padding == "valid" else 1, 48))
+        drawn = {"input_size": size, "pool_size": pool, "padding": padding}
+        if stride is not None:
+            drawn["stride"] = stride
+        return drawn
+
+    return case()
 
 
 def pool_sweep(padding: str) -> list[dict]:
@@ -192,7 +203,7 @@ def _verify_pool(case: dict, received: object) -> None:
 
 
 def _pool_property(sub: Submission, padding: str) -> None:
-    check_function(sub, "pool_output_size", strategy=pool_cases(padding), sweep=pool_sweep(padding), max_examples=0,
+    check_function(sub, "pool_output_size", strategy=lambda: pool_cases(padding), sweep=pool_sweep(padding), max_examples=0,
                    verify=_verify_pool)
 
 
@@ -209,8 +220,10 @@ def pool_size_same(sub: Submission) -> None:
 
 @CHECKS.check("same_padding keeps the size at stride 1", points=1, needs=("same_padding",))
 def same_padding_values(sub: Submission) -> None:
-    cases = st.builds(lambda k, d: {"kernel_size": 2 * k + 1, "dilation": d},
-                      st.integers(0, 5), st.integers(1, 4))
+    def cases():
+        st = strategies()
+        return st.builds(lambda k, d: {"kernel_size": 2 * k + 1, "dilation": d}, st.integers(0, 5), st.integers(1, 4))
+
     sweep = [{"kernel_size": k, "dilation": d} for k in range(1, 10) for d in range(1, 5)
              if d * (k - 1) % 2 == 0]
 
@@ -225,22 +238,27 @@ def same_padding_values(sub: Submission) -> None:
     check_function(sub, "same_padding", strategy=cases, sweep=sweep, verify=verify, max_examples=0)
 
 
-@st.composite
-def shape_cases(draw) -> dict:
-    def pair_or_int(values):
-        return draw(st.one_of(values, st.tuples(values, values)))
+def shape_cases():
+    st = strategies()
 
-    kernel = pair_or_int(st.integers(1, 5))
-    stride = pair_or_int(st.integers(1, 3))
-    padding = draw(st.one_of(st.sampled_from(["valid", "same", "full"]), st.integers(0, 2),
-                             st.tuples(st.integers(0, 2), st.integers(0, 2))))
-    k_h, k_w = kernel if isinstance(kernel, tuple) else (kernel, kernel)
-    height = draw(st.integers(k_h + 4, 40))
-    width = draw(st.integers(k_w + 4, 40))
-    channels = draw(st.integers(1, 8))
-    filters = draw(st.integers(1, 64))
-    return {"input_shape": (height, width, channels), "filters": filters, "kernel_size": kernel,
-            "stride": stride, "padding": padding}
+    @st.composite
+    def case(draw) -> dict:
+        def pair_or_int(values):
+            return draw(st.one_of(values, st.tuples(values, values)))
+
+        kernel = pair_or_int(st.integers(1, 5))
+        stride = pair_or_int(st.integers(1, 3))
+        padding = draw(st.one_of(st.sampled_from(["valid", "same", "full"]), st.integers(0, 2),
+                                 st.tuples(st.integers(0, 2), st.integers(0, 2))))
+        k_h, k_w = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+        height = draw(st.integers(k_h + 4, 40))
+        width = draw(st.integers(k_w + 4, 40))
+        channels = draw(st.integers(1, 8))
+        filters = draw(st.integers(1, 64))
+        return {"input_shape": (height, width, channels), "filters": filters, "kernel_size": kernel,
+                "stride": stride, "padding": padding}
+
+    return case()
 
 
 @CHECKS.check("conv_output_shape for non-square inputs, pairs and padding words", points=2,
@@ -271,18 +289,24 @@ def conv_output_shape_values(sub: Submission) -> None:
                 hint = "The output has one channel per filter: the last entry is `filters`, not C."
         expect_exact(received, expected, call=Call("conv_output_shape", (), case), hint=hint)
 
-    check_function(sub, "conv_output_shape", strategy=shape_cases(), sweep=sweep, verify=verify, max_examples=0)
+    check_function(sub, "conv_output_shape", strategy=shape_cases, sweep=sweep, verify=verify, max_examples=0)
 
 
-@st.composite
-def receptive_cases(draw) -> list:
-    return draw(st.lists(st.tuples(st.integers(1, 7), st.integers(1, 3)), min_size=1, max_size=6))
+def receptive_cases():
+    st = strategies()
+    layers = st.lists(st.tuples(st.integers(1, 7), st.integers(1, 3)), min_size=1, max_size=6)
+    return layers.map(lambda drawn: {"layers": drawn})
 
 
 @CHECKS.check("receptive_field of a stack of layers", points=2, needs=("receptive_field",))
 def receptive_field_values(sub: Submission) -> None:
-    sweep = [{"layers": list(layers)} for depth in (1, 2, 3)
+    # every stack of one or two layers, then deeper stacks drawn (3 layers are needed to tell the
+    # product of all earlier strides from the last one alone)
+    sweep = [{"layers": list(layers)} for depth in (1, 2)
              for layers in itertools.product(itertools.product(range(1, 5), range(1, 4)), repeat=depth)]
+    rng = seeded_random(sub, "receptive_field")
+    sweep += sorted(({"layers": [(rng.randint(1, 7), rng.randint(1, 3)) for _ in range(rng.randint(3, 6))]}
+                     for _ in range(300)), key=lambda case: len(case["layers"]))
 
     def verify(case: dict, received: object) -> None:
         layers = case["layers"]
@@ -296,7 +320,7 @@ def receptive_field_values(sub: Submission) -> None:
         expect_int(received, expected, call=Call("receptive_field", (layers,)), hint=hint,
                    rule="r = 1 + Σ (F_i − 1) · Π_{j<i} S_j")
 
-    check_function(sub, "receptive_field", strategy=receptive_cases().map(lambda ls: {"layers": ls}), max_examples=0,
+    check_function(sub, "receptive_field", strategy=receptive_cases, max_examples=0,
                    sweep=sweep, verify=verify)
 
 
@@ -339,11 +363,14 @@ def other_invalid(sub: Submission) -> None:
 @CHECKS.check("hidden: large inputs, strides and dilations together", points=1, hidden=True,
               needs=("conv_output_size",))
 def conv_size_hidden(sub: Submission) -> None:
-    cases = st.builds(
-        lambda w, f, s, d, p: {"input_size": w, "kernel_size": f, "stride": s, "padding": p, "dilation": d},
-        st.integers(200, 4096), st.integers(1, 11), st.integers(1, 8), st.integers(1, 6),
-        st.one_of(st.integers(0, 8), st.sampled_from(["same", "valid", "full"])),
-    )
+    def cases():
+        st = strategies()
+        return st.builds(
+            lambda w, f, s, d, p: {"input_size": w, "kernel_size": f, "stride": s, "padding": p, "dilation": d},
+            st.integers(200, 4096), st.integers(1, 11), st.integers(1, 8), st.integers(1, 6),
+            st.one_of(st.integers(0, 8), st.sampled_from(["same", "valid", "full"])),
+        )
+
     rng = random.Random(20261122)
     sweep = sorted(
         ({"input_size": rng.randint(200, 4096), "kernel_size": rng.randint(1, 11), "stride": rng.randint(1, 8),

@@ -12,11 +12,10 @@ from __future__ import annotations
 import itertools
 import random
 
-from hypothesis import strategies as st
-
 from grader.checking.check import Call, CheckFailure, Checklist, Shown, Submission, slugify
 from grader.checking.compare import describe_type, expect_exact, expect_rejections_each
-from grader.checking.properties import check_function
+from grader.checking.properties import check_function, seeded_random, strategies
+from grader.checking.spaces import Flags, IntOrPair, Ints, IntTuple, Space
 from grader.reference import formulas as ref
 from grader.reference import lecture_models as lectures
 
@@ -138,63 +137,64 @@ for _model in (lectures.MLP_SPEC, lectures.LENET5_SPEC, lectures.VGG16_CONV_BASE
 
 
 # -- generated inputs -----------------------------------------------------------------------------
+# Each check sweeps a grid of small cases plus DRAWN cases from the whole space, in one round
+# trip; hypothesis searches the same space (and shrinks) only when that sweep found a failure.
 
 _KERNELS = (1, 3, 5, (1, 3), (3, 1), (2, 5))
+DRAWN = 40  # random cases per check, besides the grid
+
+
+def _count_property(sub: Submission, function: str, grid: list[dict], space: Space) -> None:
+    sweep = grid + space.draw(seeded_random(sub, function), DRAWN)
+    check_function(sub, function, strategy=space.strategy, sweep=sweep, verify=_verify_count(function),
+                   max_examples=0)
 
 
 @CHECKS.check("conv2d_params for any kernel, channels, filters and bias", points=1, needs=("conv2d_params",))
 def conv2d_params_values(sub: Submission) -> None:
-    sweep = [{"kernel_size": k, "in_channels": c, "filters": f, "use_bias": b}
-             for k, c, f, b in itertools.product(_KERNELS, (1, 3, 16), (1, 8, 64), (True, False))]
-    strategy = st.fixed_dictionaries({
-        "kernel_size": st.one_of(st.integers(1, 11), st.tuples(st.integers(1, 11), st.integers(1, 11))),
-        "in_channels": st.integers(1, 512), "filters": st.integers(1, 512), "use_bias": st.booleans()})
-    check_function(sub, "conv2d_params", strategy=strategy, sweep=sweep, verify=_verify_count("conv2d_params"))
+    grid = [{"kernel_size": k, "in_channels": c, "filters": f, "use_bias": b}
+            for k, c, f, b in itertools.product(_KERNELS, (1, 3, 16), (1, 8, 64), (True, False))]
+    space = Space({"kernel_size": IntOrPair(1, 11), "in_channels": Ints(1, 512), "filters": Ints(1, 512),
+                   "use_bias": Flags()})
+    _count_property(sub, "conv2d_params", grid, space)
 
 
 @CHECKS.check("conv_params for 1D, 2D and 3D kernels", points=1, needs=("conv_params",))
 def conv_params_values(sub: Submission) -> None:
-    sweep = [{"kernel_size": k, "in_channels": c, "filters": f, "use_bias": b}
-             for k, c, f, b in itertools.product(((3,), (5,), (3, 3), (1, 5), (3, 3, 3), (1, 2, 3)),
-                                                 (1, 4), (2, 32), (True, False))]
-    strategy = st.fixed_dictionaries({
-        "kernel_size": st.lists(st.integers(1, 7), min_size=1, max_size=3).map(tuple),
-        "in_channels": st.integers(1, 256), "filters": st.integers(1, 256), "use_bias": st.booleans()})
-    check_function(sub, "conv_params", strategy=strategy, sweep=sweep, verify=_verify_count("conv_params"))
+    grid = [{"kernel_size": k, "in_channels": c, "filters": f, "use_bias": b}
+            for k, c, f, b in itertools.product(((3,), (5,), (3, 3), (1, 5), (3, 3, 3), (1, 2, 3)),
+                                                (1, 4), (2, 32), (True, False))]
+    space = Space({"kernel_size": IntTuple(1, 7, 1, 3), "in_channels": Ints(1, 256), "filters": Ints(1, 256),
+                   "use_bias": Flags()})
+    _count_property(sub, "conv_params", grid, space)
 
 
 @CHECKS.check("dense_params with and without bias", points=1, needs=("dense_params",))
 def dense_params_values(sub: Submission) -> None:
-    sweep = [{"in_features": n, "units": u, "use_bias": b}
-             for n, u, b in itertools.product((1, 10, 784, 1600), (1, 10, 128), (True, False))]
-    strategy = st.fixed_dictionaries({"in_features": st.integers(1, 10_000), "units": st.integers(1, 4096),
-                                      "use_bias": st.booleans()})
-    check_function(sub, "dense_params", strategy=strategy, sweep=sweep, verify=_verify_count("dense_params"))
+    grid = [{"in_features": n, "units": u, "use_bias": b}
+            for n, u, b in itertools.product((1, 10, 784, 1600), (1, 10, 128), (True, False))]
+    space = Space({"in_features": Ints(1, 10_000), "units": Ints(1, 4096), "use_bias": Flags()})
+    _count_property(sub, "dense_params", grid, space)
 
 
 @CHECKS.check("depthwise_conv2d_params with depth multipliers", points=1,
               needs=("depthwise_conv2d_params",))
 def depthwise_values(sub: Submission) -> None:
-    sweep = [{"kernel_size": k, "in_channels": c, "depth_multiplier": m, "use_bias": b}
-             for k, c, m, b in itertools.product(_KERNELS, (1, 3, 32), (1, 2, 4), (True, False))]
-    strategy = st.fixed_dictionaries({
-        "kernel_size": st.one_of(st.integers(1, 7), st.tuples(st.integers(1, 7), st.integers(1, 7))),
-        "in_channels": st.integers(1, 256), "depth_multiplier": st.integers(1, 8), "use_bias": st.booleans()})
-    check_function(sub, "depthwise_conv2d_params", strategy=strategy, sweep=sweep,
-                   verify=_verify_count("depthwise_conv2d_params"))
+    grid = [{"kernel_size": k, "in_channels": c, "depth_multiplier": m, "use_bias": b}
+            for k, c, m, b in itertools.product(_KERNELS, (1, 3, 32), (1, 2, 4), (True, False))]
+    space = Space({"kernel_size": IntOrPair(1, 7), "in_channels": Ints(1, 256), "depth_multiplier": Ints(1, 8),
+                   "use_bias": Flags()})
+    _count_property(sub, "depthwise_conv2d_params", grid, space)
 
 
 @CHECKS.check("separable_conv2d_params: depthwise, then pointwise", points=1,
               needs=("separable_conv2d_params",))
 def separable_values(sub: Submission) -> None:
-    sweep = [{"kernel_size": k, "in_channels": c, "filters": f, "depth_multiplier": m, "use_bias": b}
-             for k, c, f, m, b in itertools.product(_KERNELS, (1, 3, 32), (1, 16), (1, 2), (True, False))]
-    strategy = st.fixed_dictionaries({
-        "kernel_size": st.one_of(st.integers(1, 7), st.tuples(st.integers(1, 7), st.integers(1, 7))),
-        "in_channels": st.integers(1, 256), "filters": st.integers(1, 256),
-        "depth_multiplier": st.integers(1, 8), "use_bias": st.booleans()})
-    check_function(sub, "separable_conv2d_params", strategy=strategy, sweep=sweep,
-                   verify=_verify_count("separable_conv2d_params"))
+    grid = [{"kernel_size": k, "in_channels": c, "filters": f, "depth_multiplier": m, "use_bias": b}
+            for k, c, f, m, b in itertools.product(_KERNELS, (1, 3, 32), (1, 16), (1, 2), (True, False))]
+    space = Space({"kernel_size": IntOrPair(1, 7), "in_channels": Ints(1, 256), "filters": Ints(1, 256),
+                   "depth_multiplier": Ints(1, 8), "use_bias": Flags()})
+    _count_property(sub, "separable_conv2d_params", grid, space)
 
 
 def random_model(rng: random.Random) -> dict:
@@ -236,15 +236,17 @@ def _verify_summary(case: dict, received: object) -> None:
                       Call("model_summary", (case["input_shape"], Shown(f"<{len(case['layers'])} layers>"))))
 
 
-_MODEL_CASES = st.integers(0, 2**32 - 1).map(lambda seed: random_model(random.Random(seed)))
+def _model_cases():
+    """Generated models, as a hypothesis strategy of generator seeds (shrinking moves to seed 0, not to a smaller model)."""
+    return strategies().integers(0, 2**32 - 1).map(lambda seed: random_model(random.Random(seed)))
 
 
 @CHECKS.check("model_summary on generated CNNs (shapes, per-layer params, totals)", points=1,
               needs=("model_summary",), id="model-summary-generated")
 def model_summary_generated(sub: Submission) -> None:
-    rng = random.Random(1)
-    check_function(sub, "model_summary", strategy=_MODEL_CASES, sweep=[random_model(rng) for _ in range(60)],
-                   verify=_verify_summary)
+    rng = seeded_random(sub, "model_summary")
+    check_function(sub, "model_summary", strategy=_model_cases, sweep=[random_model(rng) for _ in range(60)],
+                   verify=_verify_summary, max_examples=0)
 
 
 @CHECKS.check("hidden: model_summary of the exercise 6 models (BatchNormalization, elu, dropout)",

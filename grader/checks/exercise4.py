@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from grader.checking.arrays import images, pair
 from grader.checking.check import Call, CheckFailure, Checklist, Submission, each_function
-from grader.checking.compare import expect_array, expect_inputs_unchanged, expect_rejections_each
+from grader.checking.compare import expect_rejections_each
+from grader.checking.compare_arrays import expect_array, expect_inputs_unchanged
 from grader.checking.properties import check_function, for_all
 from grader.reference import tf_ops as tf_ref
 from grader.sandbox.runtime.protocol import SeededGenerator
@@ -88,7 +89,7 @@ def _pool_verify(kind: str):
 
 
 def _pool_check(sub: Submission, kind: str, padding: str) -> None:
-    check_function(sub, f"{kind}_pool2d_forward", strategy=pool_cases(padding), sweep=pool_sweep(padding),
+    check_function(sub, f"{kind}_pool2d_forward", strategy=lambda: pool_cases(padding), sweep=pool_sweep(padding),
                    verify=_pool_verify(kind), max_examples=8, search_examples=60)
 
 
@@ -136,7 +137,7 @@ def avg_pool_valid(sub: Submission) -> None:
 def avg_pool_same(sub: Submission) -> None:
     sweep = [{"x": images(1, (1, 5, 5, 1)), "pool_size": 2, "stride": None, "padding": "same"},
              {"x": images(2, (1, 3, 3, 1)), "pool_size": 2, "stride": 1, "padding": "same"}, *pool_sweep("same")]
-    check_function(sub, "avg_pool2d_forward", strategy=pool_cases("same"), sweep=sweep,
+    check_function(sub, "avg_pool2d_forward", strategy=lambda: pool_cases("same"), sweep=sweep,
                    verify=_pool_verify("avg"), max_examples=8, search_examples=60)
 
 
@@ -186,7 +187,7 @@ def flatten_values(sub: Submission) -> None:
     strategy = st.builds(lambda seed, shape: {"x": images(seed, shape)}, st.integers(0, 2**16),
                          st.lists(st.integers(1, 5), min_size=2, max_size=4).map(tuple))
     sweep = [{"x": images(i, shape)} for i, shape in enumerate([(2, 3, 4, 2), (1, 5), (3, 2, 2), (1, 1, 1, 1)])]
-    check_function(sub, "flatten", strategy=strategy, sweep=sweep, verify=verify)
+    check_function(sub, "flatten", strategy=lambda: strategy, sweep=sweep, verify=verify)
 
 
 @CHECKS.check("dropout at inference (training=False) returns x unchanged", points=1, needs=("dropout_forward",),
@@ -329,20 +330,20 @@ def _bn_sweep(training: bool) -> list[dict]:
 @CHECKS.check("batchnorm_forward in training matches Keras BatchNormalization", points=1,
               needs=("batchnorm_forward",), id="batchnorm-training")
 def batchnorm_training(sub: Submission) -> None:
-    check_function(sub, "batchnorm_forward", strategy=bn_cases(True), sweep=_bn_sweep(True), verify=_bn_verify((0,)))
+    check_function(sub, "batchnorm_forward", strategy=lambda: bn_cases(True), sweep=_bn_sweep(True), verify=_bn_verify((0,)))
 
 
 @CHECKS.check("batchnorm_forward updates the moving statistics as Keras 3 does", points=1,
               needs=("batchnorm_forward",), id="batchnorm-moving-statistics")
 def batchnorm_moving(sub: Submission) -> None:
-    check_function(sub, "batchnorm_forward", strategy=bn_cases(True), sweep=_bn_sweep(True),
+    check_function(sub, "batchnorm_forward", strategy=lambda: bn_cases(True), sweep=_bn_sweep(True),
                    verify=_bn_verify((1, 2)))
 
 
 @CHECKS.check("batchnorm_forward at inference uses the moving statistics", points=1,
               needs=("batchnorm_forward",), id="batchnorm-inference")
 def batchnorm_inference(sub: Submission) -> None:
-    check_function(sub, "batchnorm_forward", strategy=bn_cases(False), sweep=_bn_sweep(False),
+    check_function(sub, "batchnorm_forward", strategy=lambda: bn_cases(False), sweep=_bn_sweep(False),
                    verify=_bn_verify((0, 1, 2)))
 
 
@@ -389,5 +390,5 @@ def _hidden_pooling(sub: Submission, kind: str) -> None:
              for i, (shape, pool, stride, padding) in enumerate([
                  ((2, 11, 13, 3), 3, 2, "valid"), ((1, 12, 12, 4), (3, 2), (1, 2), "same"),
                  ((3, 10, 7, 2), 4, 3, "same"), ((1, 9, 9, 1), 5, 1, "valid")])]
-    check_function(sub, f"{kind}_pool2d_forward", strategy=pool_cases(max_size=12), sweep=sweep,
+    check_function(sub, f"{kind}_pool2d_forward", strategy=lambda: pool_cases(max_size=12), sweep=sweep,
                    verify=_pool_verify(kind), max_examples=4, search_examples=40)

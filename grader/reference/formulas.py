@@ -34,6 +34,8 @@ Shape = tuple[int, ...]
 
 def _whole(name: str, value: object, *, minimum: int = 1) -> int:
     """``value`` as an int >= minimum (bools refused, NumPy integers accepted)."""
+    if type(value) is int and value >= minimum:  # the common case, first: sweeps call this ~10^5 times
+        return value
     what = "a positive integer" if minimum >= 1 else "a non-negative integer"
     index = getattr(type(value), "__index__", None)
     if isinstance(value, bool) or index is None:

@@ -22,7 +22,7 @@ from grader.sandbox.failures import ChildFailure
 from grader.sandbox.launch import SANDBOX_WORK
 from grader.sandbox.reply import CallResult, ReplyViolation, checked_batch, checked_call
 from grader.sandbox.runtime import protocol
-from grader.sandbox.tree import signal_name
+from grader.sandbox.tree import signal_name, wait_settled
 
 
 class ReplyReader:
@@ -86,7 +86,12 @@ class SandboxCalls:
     # -- calls -------------------------------------------------------------------------------
 
     def output(self) -> tuple[str, str]:
-        """Student stdout and stderr captured since the last call of this method."""
+        """Student stdout and stderr captured since the last call of this method.
+
+        Called after a reply, it includes what the call printed: the pipes are read by
+        threads, so it first waits (briefly) until they have caught up.
+        """
+        wait_settled((self._stdout, self._stderr))
         return self._stdout.take(), self._stderr.take()
 
     def call(self, function: str, *args: object, timeout: float = 10.0, return_args: bool = False,

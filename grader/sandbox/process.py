@@ -141,6 +141,7 @@ class Sandbox(SandboxCalls):
         self._replies: ReplyReader | None = None  # the stdio transport's reader (no extra fds)
         self._spawned_at = 0.0
         self._killed_for: str | None = None
+        self._readers: list[threading.Thread] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -360,8 +361,10 @@ class Sandbox(SandboxCalls):
         streams = [(self._process.stderr, self._stderr)]
         if not stdio:
             streams.insert(0, (self._process.stdout, self._stdout))
-        for stream, buffer in streams:
-            threading.Thread(target=drain, args=(stream, buffer), daemon=True).start()
+        self._readers = [threading.Thread(target=drain, args=(stream, buffer), daemon=True)
+                         for stream, buffer in streams]
+        for reader in self._readers:
+            reader.start()
         self._killed_for = None
         if limits.rss_mb is not None and os.path.isdir("/proc"):  # measured in /proc (Linux)
             threading.Thread(target=self._watch_memory, args=(self._process, limits.rss_mb), daemon=True).start()
@@ -388,11 +391,7 @@ class Sandbox(SandboxCalls):
         if self._process is not None:
             with contextlib.suppress(OSError):
                 self._request.close()
-            try:
-                self._process.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                pass
-            self._kill()
+            self._kill()  # not waited for to leave by itself: nothing it does on the way out matters
         self._cleanup_scratch()
 
     def _kill(self) -> None:
@@ -411,10 +410,9 @@ class Sandbox(SandboxCalls):
             process.wait(timeout=5.0)  # reaped first: kill_uid waits for every process of the uid to vanish
         if self._uid is not None:
             kill_uid(self._uid)
-        for stream in (process.stdout, process.stderr):
-            with contextlib.suppress(OSError):
-                if stream is not None:  # the stdio transport: stdout is the reply pipe, closed below
-                    stream.close()
+        for reader in self._readers:  # each closes its pipe at end of file; every writer is dead now
+            reader.join(timeout=1.0)
+        self._readers = []
         if self._selector is not None:
             self._selector.close()
             self._selector = None

@@ -9,17 +9,22 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import struct
 import sys
 import threading
 import time
 
 
 class CappedBuffer:
+    """What one of the child's output pipes carried, kept up to ``cap`` bytes (the rest counted)."""
+
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.data = bytearray()
         self.dropped = 0
         self.lock = threading.Lock()
+        self.fd: int | None = None  # the pipe being read, once a reader thread holds it
+        self.reading = False  # a chunk has left the pipe and is not in ``data`` yet
 
     def feed(self, chunk: bytes) -> None:
         with self.lock:
@@ -27,6 +32,7 @@ class CappedBuffer:
             if room > 0:
                 self.data += chunk[:room]
             self.dropped += max(0, len(chunk) - max(room, 0))
+            self.reading = False
 
     def take(self) -> str:
         with self.lock:
@@ -37,11 +43,79 @@ class CappedBuffer:
             self.dropped = 0
             return text
 
+    def settled(self) -> bool | None:
+        """Whether everything written to the pipe so far is in ``data``; None where the platform cannot tell.
+
+        The child writes unbuffered, so when its reply arrives its prints are in the
+        pipe: the pipe is empty (``FIONREAD``) and no chunk is between pipe and buffer.
+        """
+        if self.fd is None or _pending_bytes is None:
+            return None
+        with self.lock:
+            if self.reading:
+                return False
+            try:
+                return _pending_bytes(self.fd) == 0
+            except OSError:  # the pipe is closed: nothing more can arrive
+                return True
+
+
+def _fionread(fd: int) -> int:
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+try:  # POSIX; elsewhere (Windows) output is settled by waiting a little instead
+    import fcntl
+    import select
+    import termios
+
+    _pending_bytes = _fionread if hasattr(select, "poll") else None
+except ImportError:
+    _pending_bytes = None
+
 
 def drain(stream, buffer: CappedBuffer) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        while chunk := stream.read1(65536):
-            buffer.feed(chunk)
+    """Read ``stream`` into ``buffer`` until it closes, then close it (run in a thread of its own).
+
+    The thread owns the stream: closing it elsewhere while the thread polls could hand
+    its descriptor number to another file, which the thread would then read.
+    """
+    try:
+        if _pending_bytes is None:
+            with contextlib.suppress(OSError, ValueError):
+                while chunk := stream.read1(65536):
+                    buffer.feed(chunk)
+            return
+        fd = stream.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        buffer.fd = fd
+        with contextlib.suppress(OSError, ValueError):
+            while True:
+                poller.poll()  # readable or closed; nothing is taken from the pipe yet
+                with buffer.lock:
+                    buffer.reading = True
+                chunk = os.read(fd, 65536)
+                buffer.feed(chunk)
+                if not chunk:
+                    break
+    finally:
+        with buffer.lock:
+            buffer.reading = False
+            buffer.fd = None
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
+def wait_settled(buffers: tuple[CappedBuffer, ...], *, limit_s: float = 0.05) -> None:
+    """Wait until each buffer holds all its pipe carried so far (at most ``limit_s``: a child that
+    never stops printing is not waited for); a buffer that cannot tell gets a short fixed wait."""
+    deadline = time.monotonic() + limit_s
+    for buffer in buffers:
+        while (state := buffer.settled()) is False and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        if state is None:
+            time.sleep(0.01)
 
 
 def signal_name(number: int) -> str:

@@ -30,8 +30,15 @@ import io
 import json
 import math
 import struct
+import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
+# NumPy is imported only to decode an array or a generator: a message of plain values (all of
+# exercise 1 and 2) is encoded and decoded without it, and before NumPy is loaded no value can be
+# a NumPy object, so ``_encode`` asks ``sys.modules`` instead of importing it.
 
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 _HEADER = struct.Struct(">I")
@@ -98,6 +105,9 @@ def _type_name(value: object) -> str:
         return "<unknown type>"
 
 
+_SCALARS = frozenset({type(None), bool, str, int})
+
+
 def _encode(value: object, blobs: list[bytes], depth: int = 0) -> object:
     if depth > _MAX_DEPTH:
         return {"$t": "other", "type": "nesting", "repr": "nested too deeply"}
@@ -116,11 +126,20 @@ def _encode(value: object, blobs: list[bytes], depth: int = 0) -> object:
         return [_encode(v, blobs, depth + 1) for v in value]
     if cls is dict:
         if all(type(k) is str for k in value) and "$t" not in value:
+            if all(type(v) in _SCALARS for v in value.values()):  # a sweep's case: sent as it is
+                return value
             return {k: _encode(v, blobs, depth + 1) for k, v in value.items()}
         return {
             "$t": "dict",
             "v": [[_encode(k, blobs, depth + 1), _encode(v, blobs, depth + 1)] for k, v in value.items()],
         }
+    if cls is bytes or cls is bytearray:
+        return {"$t": "bytes", "n": len(value)}
+    if cls is SeededGenerator:
+        return {"$t": "rng", "seed": value.seed}
+    np = sys.modules.get("numpy")
+    if np is None:
+        return {"$t": "other", "type": _type_name(value), "repr": _safe_repr(value)}
     if isinstance(value, np.ndarray):
         base = np.asarray(value)  # a subclass is sent as its plain data, tagged
         if base.dtype.hasobject:
@@ -138,10 +157,6 @@ def _encode(value: object, blobs: list[bytes], depth: int = 0) -> object:
         if isinstance(value, np.floating):
             item = float(value)
             return {"$t": "np", "dtype": value.dtype.name, "v": item if math.isfinite(item) else repr(item)}
-    if cls is bytes or cls is bytearray:
-        return {"$t": "bytes", "n": len(value)}
-    if cls is SeededGenerator:
-        return {"$t": "rng", "seed": value.seed}
     return {"$t": "other", "type": _type_name(value), "repr": _safe_repr(value)}
 
 
@@ -204,7 +219,9 @@ def _decode(node: object, arrays: list[np.ndarray], depth: int = 0) -> object:
         seed = node.get("seed")
         if type(seed) is not int or not 0 <= seed < 2**63:
             raise ProtocolError("bad generator seed")
-        return np.random.default_rng(seed)
+        import numpy
+
+        return numpy.random.default_rng(seed)
     if tag == "other":
         return Unsupported(str(node.get("type"))[:200], str(node.get("repr"))[:200])
     raise ProtocolError(f"unknown value tag {str(tag)[:40]!r}")
@@ -248,6 +265,8 @@ def decode(payload: bytes, *, max_json_bytes: int | None = None) -> dict:
         raise ProtocolError("a JSON document nested too deeply") from None
     position += json_length
     arrays = []
+    if blob_lengths:
+        import numpy as np
     for length in blob_lengths:
         try:
             array = np.load(io.BytesIO(payload[position : position + length]), allow_pickle=False)

@@ -1,0 +1,98 @@
+"""What a call printed is in ``Sandbox.output()`` as soon as its reply is in, with no fixed sleep.
+
+The child writes unbuffered and the grader reads its pipes with threads; output()
+waits until each pipe is empty and no chunk is in flight (``tree.wait_settled``).
+These tests make many calls in a row and check that each call's prints are
+attributed to that call, on the default platform, on the portable one, and with
+the fallback that cannot look into a pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.limits import Limits
+from grader.sandbox import Sandbox, tree
+from grader.sandbox.launch import PORTABLE, detect_platform
+
+SOURCE = """
+    import sys, threading, time
+    def speak(n):
+        print(f"line {n}")
+        sys.stderr.write(f"err {n}\\n")
+        return n
+    def speak_a_lot(n):
+        for i in range(n):
+            print(f"chunk {i} " + "x" * 200)
+        return n
+    def chatter():
+        def forever():
+            while True:
+                print("still here")
+                time.sleep(0.001)
+        threading.Thread(target=forever, daemon=True).start()
+        return "started"
+"""
+
+
+def _sandbox(tmp_path: Path, platform, **options) -> Sandbox:
+    module = tmp_path / "talker.py"
+    module.write_text(textwrap.dedent(SOURCE), encoding="utf-8")
+    return Sandbox({"talker.py": module}, "talker", platform=platform, **options)
+
+
+@pytest.mark.parametrize("platform", [detect_platform(), PORTABLE], ids=["default", "portable"])
+def test_each_call_prints_are_in_the_output_taken_right_after_it(tmp_path, platform):
+    with _sandbox(tmp_path, platform) as sandbox:
+        sandbox.output()
+        for n in range(150):
+            assert sandbox.call("speak", n).value == n
+            stdout, stderr = sandbox.output()
+            printed = stdout + stderr
+            assert f"line {n}\n" in printed and f"err {n}\n" in printed, (n, printed)
+            assert f"line {n - 1}\n" not in printed  # nothing of the call before it
+        assert sandbox.call("speak_a_lot", 2000).value == 2000  # far more than one pipe buffer (64 KB)
+        stdout, stderr = sandbox.output()
+    sent = sum(len(f"chunk {i} " + "x" * 200 + "\n") for i in range(2000))
+    kept = (stdout + stderr).split("\n… ")[0]
+    dropped = int((stdout + stderr).split("\n… ")[1].split()[0])
+    assert len(kept.encode()) == Limits().output_bytes and len(kept.encode()) + dropped == sent  # every byte counted
+
+
+def test_a_child_that_never_stops_printing_is_not_waited_for(tmp_path):
+    with _sandbox(tmp_path, detect_platform(), limits=Limits(tasks=4)) as sandbox:
+        assert sandbox.call("chatter").value == "started"
+        started = time.monotonic()
+        for _ in range(5):
+            sandbox.output()
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.0  # each wait is capped at 50 ms; a generous bound for a loaded machine
+
+
+def test_without_a_way_to_look_into_a_pipe_the_output_still_arrives(tmp_path, monkeypatch):
+    monkeypatch.setattr(tree, "_pending_bytes", None)  # as on Windows: read1 in the thread, a short wait
+    with _sandbox(tmp_path, detect_platform()) as sandbox:
+        for n in range(5):
+            assert sandbox.call("speak", n).value == n
+            stdout, stderr = sandbox.output()
+            assert f"line {n}\n" in stdout + stderr
+
+
+def test_the_reader_threads_close_their_pipes_when_the_sandbox_closes(tmp_path):
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc")
+    with _sandbox(tmp_path, detect_platform()) as sandbox:  # warm up whatever a first sandbox opens for good
+        sandbox.call("speak", 0)
+    before = open_descriptors()
+    for _ in range(3):
+        with _sandbox(tmp_path, detect_platform()) as sandbox:
+            sandbox.call("speak", 1)
+    assert open_descriptors() == before
