@@ -2,14 +2,14 @@
 
 The grader never imports a submission. ``Sandbox`` starts
 ``grader/sandbox/runtime/child.py`` in a world of its own: under bubblewrap
-where it works (``sandbox_launch.py``: every namespace unshared, a root of
+where it works (``launch.py``: every namespace unshared, a root of
 read-only binds, capped tmpfs scratch), else in a fresh scratch directory with
 resource limits and, as root, an unprivileged uid, an empty network namespace
 and a read-only mount namespace. Either way the child has a new session (a
 timeout kills the whole process group) and, as root, a private uid leased for
 it alone. Calls go over a pair of pipes as length-prefixed frames
 (``runtime/protocol.py``), whose sizes are capped before parsing and
-whose shapes are checked (``sandbox_reply.py``); student stdout/stderr go to two
+whose shapes are checked (``reply.py``); student stdout/stderr go to two
 other pipes that are read into size-capped buffers.
 
 A call either returns a ``CallResult`` (the function returned or raised) or
@@ -58,9 +58,9 @@ from grader.sandbox.scratch import (
 )
 from grader.sandbox.tree import (
     CappedBuffer,
-    drain,
     kill_uid,
     pid_namespace,
+    start_reader,
     tree_rss_kb,
 )
 
@@ -361,10 +361,7 @@ class Sandbox(SandboxCalls):
         streams = [(self._process.stderr, self._stderr)]
         if not stdio:
             streams.insert(0, (self._process.stdout, self._stdout))
-        self._readers = [threading.Thread(target=drain, args=(stream, buffer), daemon=True)
-                         for stream, buffer in streams]
-        for reader in self._readers:
-            reader.start()
+        self._readers = [start_reader(stream, buffer) for stream, buffer in streams]
         self._killed_for = None
         if limits.rss_mb is not None and os.path.isdir("/proc"):  # measured in /proc (Linux)
             threading.Thread(target=self._watch_memory, args=(self._process, limits.rss_mb), daemon=True).start()

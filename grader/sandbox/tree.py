@@ -23,7 +23,7 @@ class CappedBuffer:
         self.data = bytearray()
         self.dropped = 0
         self.lock = threading.Lock()
-        self.fd: int | None = None  # the pipe being read, once a reader thread holds it
+        self.fd: int | None = None  # the pipe a reader thread is reading (None: none, or it ended)
         self.reading = False  # a chunk has left the pipe and is not in ``data`` yet
 
     def feed(self, chunk: bytes) -> None:
@@ -48,12 +48,15 @@ class CappedBuffer:
 
         The child writes unbuffered, so when its reply arrives its prints are in the
         pipe: the pipe is empty (``FIONREAD``) and no chunk is between pipe and buffer.
+        A buffer no thread reads (any more) is settled.
         """
-        if self.fd is None or _pending_bytes is None:
+        if _pending_bytes is None:
             return None
         with self.lock:
             if self.reading:
                 return False
+            if self.fd is None:
+                return True
             try:
                 return _pending_bytes(self.fd) == 0
             except OSError:  # the pipe is closed: nothing more can arrive
@@ -74,6 +77,15 @@ except ImportError:
     _pending_bytes = None
 
 
+def start_reader(stream, buffer: CappedBuffer) -> threading.Thread:
+    """A started daemon thread that reads ``stream`` into ``buffer`` (see ``drain``)."""
+    if _pending_bytes is not None:
+        buffer.fd = stream.fileno()  # before the thread starts: settled() must not miss early output
+    thread = threading.Thread(target=drain, args=(stream, buffer), daemon=True)
+    thread.start()
+    return thread
+
+
 def drain(stream, buffer: CappedBuffer) -> None:
     """Read ``stream`` into ``buffer`` until it closes, then close it (run in a thread of its own).
 
@@ -89,7 +101,6 @@ def drain(stream, buffer: CappedBuffer) -> None:
         fd = stream.fileno()
         poller = select.poll()
         poller.register(fd, select.POLLIN)
-        buffer.fd = fd
         with contextlib.suppress(OSError, ValueError):
             while True:
                 poller.poll()  # readable or closed; nothing is taken from the pipe yet
