@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from grader.cli import main as grade_main
-from grader.data import datasets
+from grader.data import datasets, places
 from grader.data import formats as dataset_formats
 from grader.data.datasets import DatasetMissing
 from grader.data.formats import DatasetCorrupt, load_cifar_batch, read_idx_gz
@@ -50,7 +50,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("GRADER_DATA_DIR", raising=False)
     monkeypatch.delenv("KERAS_HOME", raising=False)
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(places, "DEBIAN_DIR", tmp_path / "no-debian")
 
     def no_download(name):
         pytest.fail(f"tried to download {name}")
@@ -177,7 +177,7 @@ def test_a_corrupted_copy_is_refused_with_a_clear_message(isolated):
 
 @needs_fashion
 def test_fashion_mnist_from_debian_package(isolated, monkeypatch):
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", Path("/usr/share/datasets"))
+    monkeypatch.setattr(places, "DEBIAN_DIR", Path("/usr/share/datasets"))
     ds = datasets.load("fashion_mnist")
     assert ds.source == str(FASHION_DIR) and ds.format == "IDX .gz" and ds.verified
     assert ds.x_train.shape == (60000, 28, 28) and ds.x_test.shape == (10000, 28, 28)

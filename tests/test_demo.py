@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from grader.data import datasets
+from grader.data import places
 from grader.demo import gap
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -17,7 +17,7 @@ def test_exercises_are_always_graded_and_a_lab_without_its_data_is_one_line(cata
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("GRADER_DATA_DIR", str(tmp_path / "none"))
     monkeypatch.delenv("KERAS_HOME", raising=False)
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(places, "DEBIAN_DIR", tmp_path / "no-debian")
     assert gap(catalogue.get("exercise7"), ROOT / "solutions") is None
     line = gap(catalogue.get("lab_mnist"), ROOT / "solutions")
     assert line == "lab_mnist: not graded: the MNIST test set is not here (online: `grade data prepare mnist`)"

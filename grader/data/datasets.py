@@ -44,7 +44,6 @@ from typing import Literal
 import numpy as np
 
 from grader.data.formats import (
-    IDX_FILES,
     KNOWN_FILES,
     DatasetCorrupt,
     KnownDigest,
@@ -53,6 +52,19 @@ from grader.data.formats import (
     read_idx_gz,
     read_npz,
     verify_file,
+)
+from grader.data.places import (
+    CIFAR,
+    DEBIAN_DIR,
+    ENV_VAR,
+    Found,
+    Split,
+    candidates,
+    describe_place,
+    keras_cache_dir,
+    partial_candidates,
+    search_places,
+    wanted,
 )
 from grader.errors import DatasetMissing, GraderError
 
@@ -65,9 +77,6 @@ __all__ = [
 NAMES = ("mnist", "fashion_mnist", "cifar10", "cifar100")
 OFFICIAL_SIZES = {"mnist": (60_000, 10_000), "fashion_mnist": (60_000, 10_000),
                   "cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000)}  # (train, test) images
-Split = Literal["both", "test"]
-ENV_VAR = "GRADER_DATA_DIR"
-DEBIAN_DIR = Path("/usr/share/datasets")
 
 
 @dataclass(frozen=True)
@@ -104,125 +113,6 @@ INFO: dict[str, DatasetInfo] = {
 }
 
 
-# ------------------------------------------------------------------ where and in what form
-_STEMS = {"mnist": ("mnist",), "fashion_mnist": ("fashion_mnist", "fashion-mnist"),
-          "cifar10": ("cifar10", "cifar-10"), "cifar100": ("cifar100", "cifar-100")}
-_IDX_DIRS = {"mnist": ("mnist",), "fashion_mnist": ("fashion-mnist", "fashion_mnist")}
-_IDX_TRAIN, _IDX_TEST = IDX_FILES[:2], IDX_FILES[2:]
-
-
-@dataclass(frozen=True)
-class _Cifar:
-    top: str  # the folder inside the tarball
-    train: tuple[str, ...]
-    test: str
-    label_key: str
-    tarballs: tuple[str, ...]
-
-
-_CIFAR = {  # tarball names: the original one, then those Keras versions have saved it as
-    "cifar10": _Cifar(
-        "cifar-10-batches-py", tuple(f"data_batch_{i}" for i in range(1, 6)), "test_batch",
-        "labels", ("cifar-10-python.tar.gz", "cifar-10-batches-py.tar.gz",
-                   "cifar-10-batches-py_archive", "cifar-10-batches-py-target_archive")),
-    "cifar100": _Cifar(
-        "cifar-100-python", ("train",), "test", "fine_labels",
-        ("cifar-100-python.tar.gz", "cifar-100-python_archive",
-         "cifar-100-python-target_archive")),
-}
-
-
-@dataclass(frozen=True)
-class Found:
-    """Where a dataset is and in what form (before it is verified or read)."""
-
-    name: str
-    kind: Literal["npz", "npz-split", "npz-partial", "idx", "cifar-dir", "cifar-tar"]
-    where: Path  # the file or folder that holds it
-    train: tuple[Path, ...]
-    test: tuple[Path, ...]
-
-    @property
-    def format(self) -> str:
-        return {"npz": "npz", "npz-split": "npz (train + test files)",
-                "npz-partial": "npz (a partial copy)", "idx": "IDX .gz",
-                "cifar-dir": "CIFAR python pickles", "cifar-tar": "CIFAR python tarball"}[self.kind]
-
-    def files(self, split: Split = "both") -> tuple[Path, ...]:
-        chosen = self.test if split == "test" else self.train + self.test
-        return tuple(dict.fromkeys(chosen))
-
-    def describe(self, split: Split = "both") -> str:
-        if self.kind == "npz-split" and split == "test":
-            return str(self.test[0])
-        if self.kind == "npz-split":  # .../cifar10-{train,test}.npz
-            return str(self.test[0]).replace("-test.npz", "-{train,test}.npz")
-        if self.kind == "npz-partial":
-            if split == "test":
-                return str(self.test[0])
-            return str(self.test[0]).replace("-test-partial.npz", "-{train,test}-partial.npz")
-        return str(self.where)
-
-
-def _partial_candidates(root: Path, name: str) -> list[Found]:
-    return [Found(name, "npz-partial", root, (root / f"{stem}-train-partial.npz",),
-                  (root / f"{stem}-test-partial.npz",)) for stem in _STEMS[name]]
-
-
-def _candidates(root: Path, name: str) -> list[Found]:
-    found: list[Found] = []
-    for stem in _STEMS[name]:
-        found.append(Found(name, "npz", root / f"{stem}.npz", (root / f"{stem}.npz",),
-                           (root / f"{stem}.npz",)))
-        found.append(Found(name, "npz-split", root, (root / f"{stem}-train.npz",),
-                           (root / f"{stem}-test.npz",)))
-    for folder in _IDX_DIRS.get(name, ()):
-        base = root / folder
-        found.append(Found(name, "idx", base, tuple(base / f for f in _IDX_TRAIN),
-                           tuple(base / f for f in _IDX_TEST)))
-    if name in _CIFAR:
-        spec = _CIFAR[name]
-        for folder in (spec.top, f"{spec.top}-target/{spec.top}", f"{spec.top}/{spec.top}"):
-            base = root / folder
-            found.append(Found(name, "cifar-dir", base, tuple(base / f for f in spec.train),
-                               (base / spec.test,)))
-        for tarball in spec.tarballs:
-            found.append(Found(name, "cifar-tar", root / tarball, (root / tarball,),
-                               (root / tarball,)))
-    return found
-
-
-def _wanted(name: str) -> str:
-    seen = dict.fromkeys(
-        f"{c.where.name}/*-ubyte.gz" if c.kind == "idx" else f"{c.where.name}/"
-        if c.kind == "cifar-dir" else " + ".join(p.name for p in c.files())
-        for c in _candidates(Path("."), name))
-    return ", ".join(seen)
-
-
-def keras_cache_dir() -> Path:
-    home = os.environ.get("KERAS_HOME")
-    return (Path(home) if home else Path.home() / ".keras").expanduser() / "datasets"
-
-
-def search_places(data_dir: str | os.PathLike[str] | None = None) -> list[tuple[str, Path | None]]:
-    """The places looked, in order, as (label, folder or None when unset)."""
-    env = os.environ.get(ENV_VAR)
-    places: list[tuple[str, Path | None]] = []
-    if data_dir is not None:
-        places.append(("--data-dir", Path(data_dir).expanduser()))
-    places.append((f"${ENV_VAR}", Path(env).expanduser() if env else None))
-    places.append(("Keras cache", keras_cache_dir()))
-    places.append(("Debian", DEBIAN_DIR))
-    return places
-
-
-def _describe(label: str, folder: Path | None) -> str:
-    if folder is None:
-        return f"{label} (not set)"
-    return f"{label} {folder}" + ("" if folder.is_dir() else " (no such folder)")
-
-
 def locate(name: str, *, data_dir: str | os.PathLike[str] | None = None
            ) -> tuple[Found | None, list[str]]:
     """The first place holding ``name`` (or None) and a description of every place looked.
@@ -232,13 +122,13 @@ def locate(name: str, *, data_dir: str | os.PathLike[str] | None = None
     _info(name)
     looked: list[str] = []
     places = search_places(data_dir)
-    for candidates in (_candidates, _partial_candidates):
+    for forms in (candidates, partial_candidates):  # every place for a full copy, then for a partial one
         for label, folder in places:
-            if candidates is _candidates:
-                looked.append(_describe(label, folder))
+            if forms is candidates:
+                looked.append(describe_place(label, folder))
             if folder is None or not folder.is_dir():
                 continue
-            for candidate in candidates(folder, name):
+            for candidate in forms(folder, name):
                 if all(path.is_file() for path in candidate.files()):
                     return candidate, looked
     return None, looked
@@ -322,7 +212,7 @@ def _read(found: Found, split: Split) -> dict[str, np.ndarray]:
             x = read_idx_gz(files[0], item_shape=info.image_shape)
             y = read_idx_gz(files[1], item_shape=())
         else:
-            spec = _CIFAR[found.name]
+            spec = CIFAR[found.name]
             names = (spec.test,) if part == "test" else spec.train
             if found.kind == "cifar-dir":
                 raw = {n: _read_bytes(found.where / n) for n in names}
@@ -353,7 +243,7 @@ def _missing_message(name: str, looked: list[str], reason: str | None = None) ->
     info = INFO[name]
     lines = [f"dataset {info.title} ({name}) not found. Looked in, in order:"]
     lines += [f"  {place}" for place in looked]
-    lines.append(f"  for any of: {_wanted(name)}")
+    lines.append(f"  for any of: {wanted(name)}")
     if reason:
         lines.append(f"Downloading it through Keras failed: {reason}")
     lines.append("To get it:")
