@@ -18,26 +18,24 @@ from pathlib import Path
 
 from grader import __version__
 from grader.catalogue import Exercise
-from grader.checking.check import (
-    Check,
-    CheckFailure,
-    CheckTimedOut,
-    ChildDied,
-    DependencyFailed,
-    FunctionDisabled,
-    NotImplementedYet,
-    RunState,
-    StudentRaised,
-    Submission,
-    collect_notes,
-    stop_collecting_notes,
-)
+from grader.checking.check import Check, RunState, Submission
 from grader.checking.feedback import (
     ImportCause,
     add_reruns,
     import_cause,
     prints_of_call,
     text_of_failure,
+)
+from grader.checking.outcomes import (
+    CheckFailure,
+    CheckTimedOut,
+    ChildDied,
+    DependencyFailed,
+    FunctionDisabled,
+    NotImplementedYet,
+    StudentRaised,
+    collect_notes,
+    stop_collecting_notes,
 )
 from grader.errors import GraderError, MissingSubmissionFile, SubmissionError
 from grader.intake.locate import find_exercise_file

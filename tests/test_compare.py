@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checking.check import Call, CheckFailure, collect_notes, stop_collecting_notes
+from grader.checking.check import Call
 from grader.checking.compare import expect_exact, expect_int
 from grader.checking.compare_arrays import expect_array, first_difference
+from grader.checking.outcomes import CheckFailure, collect_notes, stop_collecting_notes
 from grader.sandbox.runtime.protocol import NumpyScalar, Unsupported
 
 CALL = Call("f", (), {"x": np.zeros((2, 3))})

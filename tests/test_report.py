@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checking.check import Call, CheckFailure
+from grader.checking.check import Call
 from grader.checking.gradients import expect_gradients
+from grader.checking.outcomes import CheckFailure
 from grader.checks.exercise6 import _canonical, _rows, _side_by_side
 from grader.output.results import CheckResult, ExerciseResult, withheld
 from grader.output.terminal import last_line, render_text

@@ -9,115 +9,32 @@ A check is a plain function registered on an exercise's ``Checklist``::
         expect_exact(sub.call("conv_output_size", 7, 3), 5, call=...)
 
 It receives a ``Submission`` handle, calls the student's functions through the
-sandbox, compares in this (trusted) process and raises ``CheckFailure`` with a
-message written for the student. Returning ``None`` means full marks; a check
+sandbox, compares in this (trusted) process and raises ``CheckFailure``
+(``outcomes.py``) with a message written for the student. Returning ``None`` means full marks; a check
 may return a fraction in [0, 1] for partial credit. Checks never print.
 """
 
 from __future__ import annotations
 
-import contextvars
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from grader.checking.calls import Call, Shown, format_argument, format_call, format_value  # noqa: F401 (the check author API)
-from grader.checking.table import FailureTable
+from grader.checking.outcomes import (
+    DISABLING_KINDS,
+    CheckFailure,
+    CheckTimedOut,
+    ChildDied,
+    FunctionDisabled,
+    NotImplementedYet,
+    StopCheck,
+    StudentRaised,
+)
 from grader.errors import ConfigError
 from grader.output.plots import Figure
 from grader.sandbox import CallResult, ChildFailure, Sandbox
-
-
-class CheckFailure(Exception):
-    """The submission did not pass a check. Fields follow STYLE.md's anatomy.
-
-    ``summary`` is one sentence in the course's words; ``evidence`` is a list of
-    ``(label, text)`` rows (inputs, expected, received); ``rule`` is the formula
-    with the numbers filled in; ``hint`` names a known mistake only when it
-    matches exactly; ``fraction`` is the share of the points still earned;
-    ``call`` is the reported call as a ``Call``, when there is one.
-    """
-
-    def __init__(
-        self,
-        summary: str,
-        *,
-        evidence: list[tuple[str, str]] | None = None,
-        rule: str | None = None,
-        hint: str | None = None,
-        details: str | None = None,
-        fraction: float = 0.0,
-        call: Call | None = None,
-        table: FailureTable | None = None,
-    ) -> None:
-        super().__init__(summary)
-        self.summary = summary
-        self.evidence = [(label, str(text)) for label, text in evidence or []]
-        self.rule = rule
-        self.hint = hint
-        self.details = details
-        self.fraction = fraction
-        self.smallest_input: str | None = None
-        self.examples_tried: int | None = None
-        self.call = call  # the reported call, as data (its printed output is the one shown)
-        self.table = table  # a table of evidence, laid out by the renderer for its width
-
-
-# Outcomes that end a check at once. They derive from BaseException so that a
-# hypothesis search stops on them instead of shrinking (a stub or a dead child
-# has nothing to shrink).
-class StopCheck(BaseException):
-    """Base of the outcomes below."""
-
-
-class NotImplementedYet(StopCheck):
-    """The student's function still raises NotImplementedError (and has never returned in this run)."""
-
-    def __init__(self, function: str, call: str | None = None) -> None:
-        super().__init__(function)
-        self.function = function
-        self.call = call  # the call that raised it, shown if the function turns out to be partial
-
-
-class ChildDied(StopCheck):
-    """The child process failed (timeout, limit, crash, exit, protocol)."""
-
-    def __init__(self, failure: ChildFailure, call: str) -> None:
-        super().__init__(failure.reason)
-        self.failure = failure
-        self.call = call
-
-
-class DependencyFailed(StopCheck):
-    """What this check needs failed in an earlier check (a lab's model.keras is missing): the
-    check is skipped with ``cause``, which that earlier check reports in full, once."""
-
-    def __init__(self, cause: str) -> None:
-        super().__init__(cause)
-        self.cause = cause
-
-
-class CheckTimedOut(StopCheck):
-    """The check used up its own time limit."""
-
-
-# ChildFailure kinds that end a function for the rest of the run: calling it again would
-# only cost every later check the same wait or the same dead child.
-DISABLING_KINDS = ("timeout", "limit", "crash", "exit")
-_DISABLED_VERBS = {"timeout": "timed out", "limit": "exhausted a limit", "crash": "crashed",
-                   "exit": "ended the process"}
-
-
-class FunctionDisabled(StopCheck):
-    """The function timed out or killed the child in an earlier check: it is not called again."""
-
-    def __init__(self, function: str, failure: ChildFailure) -> None:
-        self.function = function
-        self.failure = failure
-        self.message = (f"{function} {_DISABLED_VERBS.get(failure.kind, 'failed')} in an earlier check; "
-                        f"not called again ({failure.reason})")
-        super().__init__(self.message)
 
 
 @dataclass
@@ -146,42 +63,6 @@ class RunState:
     ledger: CallLedger = field(default_factory=CallLedger)
     cache: dict = field(default_factory=dict)
     figures: list[Figure] = field(default_factory=list)
-
-
-_NOTES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("grader_check_notes", default=None)
-
-
-def add_note(text: str) -> None:
-    """A gentle remark on a passing result (e.g. a NumPy scalar accepted where an int is asked).
-
-    The runner shows it with the check; outside a check it is dropped.
-    """
-    notes = _NOTES.get()
-    if notes is not None and text not in notes:
-        notes.append(text)
-
-
-def collect_notes() -> tuple[list[str], contextvars.Token]:
-    """Start collecting notes for one check: ``(notes, token)``; end with ``_NOTES.reset(token)``."""
-    notes: list[str] = []
-    return notes, _NOTES.set(notes)
-
-
-def stop_collecting_notes(token: contextvars.Token) -> None:
-    _NOTES.reset(token)
-
-
-class StudentRaised(CheckFailure):
-    """The student's function raised an exception the check did not ask for."""
-
-    def __init__(self, call: Call, raised: dict) -> None:
-        where = raised.get("where") or []
-        evidence = [("call", str(call)), ("raised", f"{raised.get('type')}: {raised.get('message', '')}".strip())]
-        if where:
-            evidence.append(("at", where[-1]))
-        super().__init__(f"{call.function} raised an exception instead of returning a result.",
-                         evidence=evidence, call=call)
-        self.raised = raised
 
 
 class Submission:

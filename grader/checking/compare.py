@@ -19,8 +19,8 @@ from __future__ import annotations
 import contextvars
 import math
 
-from grader.checking.calls import is_array
-from grader.checking.check import Call, CheckFailure, add_note, format_value
+from grader.checking.calls import Call, format_value, is_array
+from grader.checking.outcomes import CheckFailure, add_note
 from grader.sandbox.runtime.protocol import NumpyScalar, Unsupported
 
 

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from grader.checking.check import Call, format_value
+from grader.checking.calls import Call, format_value
 from grader.checking.compare import describe_type, evidence_rows, failure_of
+from grader.checking.outcomes import StudentRaised
 
 
 def first_difference(received: np.ndarray, expected: np.ndarray, rtol: float, atol: float
@@ -109,8 +110,6 @@ def expect_inputs_unchanged(sub, calls: list[tuple[str, dict]]) -> None:
     grader's own copies. A call that raises earns nothing here: only a function
     that returned has shown that it leaves its inputs alone.
     """
-    from grader.checking.check import StudentRaised
-
     for function, kwargs in calls:
         call = Call(function, (), kwargs)
         result = sub.call_raw(function, return_args=True, **kwargs)

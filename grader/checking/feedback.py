@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.checking.check import Call, CheckFailure, StopCheck, Submission
+from grader.checking.check import Call, Submission
+from grader.checking.outcomes import CheckFailure, StopCheck
 
 
 def rerun_argv(exercise_id: str, submission: Path | str, check_id: str, seed: int | None) -> list[str]:

@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from grader.checking.check import Call, CheckFailure
+from grader.checking.check import Call
 from grader.checking.compare import describe_type
+from grader.checking.outcomes import CheckFailure
 from grader.checking.table import FailureTable
 
 

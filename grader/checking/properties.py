@@ -26,14 +26,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from grader.checking.check import (
-    Call,
-    CheckFailure,
-    StudentRaised,
-    Submission,
-    format_argument,
-    format_value,
-)
+from grader.checking.check import Call, Submission, format_argument, format_value
+from grader.checking.outcomes import CheckFailure, StudentRaised
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy

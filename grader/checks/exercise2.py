@@ -12,8 +12,9 @@ from __future__ import annotations
 import itertools
 import random
 
-from grader.checking.check import Call, CheckFailure, Checklist, Shown, Submission, slugify
+from grader.checking.check import Call, Checklist, Shown, Submission, slugify
 from grader.checking.compare import describe_type, expect_exact, expect_rejections_each
+from grader.checking.outcomes import CheckFailure
 from grader.checking.properties import check_function, seeded_random, strategies
 from grader.checking.spaces import Flags, IntOrPair, Ints, IntTuple, Space
 from grader.reference import formulas as ref

@@ -13,9 +13,10 @@ import numpy as np
 from hypothesis import strategies as st
 
 from grader.checking.arrays import conv_case, conv_cases, conv_sweep, images, pair
-from grader.checking.check import Call, CheckFailure, Checklist, Submission, each_function
+from grader.checking.check import Call, Checklist, Submission, each_function
 from grader.checking.compare import expect_rejections_each
 from grader.checking.compare_arrays import expect_array, expect_inputs_unchanged
+from grader.checking.outcomes import CheckFailure
 from grader.checking.properties import check_function, for_all
 from grader.reference import formulas
 from grader.reference import tf_ops as tf_ref

@@ -13,10 +13,11 @@ import numpy as np
 from hypothesis import strategies as st
 
 from grader.checking.arrays import conv_case, conv_cases, images, pair
-from grader.checking.check import Call, CheckFailure, Checklist, Submission, each_function
+from grader.checking.check import Call, Checklist, Submission, each_function
 from grader.checking.compare import expect_rejections_each, same_kind_number
 from grader.checking.compare_arrays import expect_inputs_unchanged
 from grader.checking.gradients import expect_gradients, numerical_gradient
+from grader.checking.outcomes import CheckFailure
 from grader.checking.properties import check_function, for_all
 from grader.reference import tf_ops as tf_ref
 

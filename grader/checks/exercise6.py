@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.checking.check import CheckFailure, Checklist, Submission, slugify
+from grader.checking.check import Checklist, Submission, slugify
+from grader.checking.outcomes import CheckFailure
 from grader.checking.table import FailureTable
 from grader.intake.keras_file import RefusedModel, model_spec, read_keras_archive, summarize
 from grader.reference import lecture_models as lectures

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checking.check import CheckFailure, Checklist, Submission
+from grader.checking.check import Checklist, Submission
+from grader.checking.outcomes import CheckFailure
 
 CHECKS = Checklist("exercise7")
 

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.checking.check import CheckFailure, Checklist, DependencyFailed, Submission, add_note
+from grader.checking.check import Checklist, Submission
+from grader.checking.outcomes import CheckFailure, DependencyFailed, add_note
 from grader.data import datasets
 from grader.intake.keras_file import RefusedModel, model_spec, read_keras_archive, summarize
 from grader.limits import MAX_LAB_TEXT_BYTES as MAX_TEXT_BYTES
