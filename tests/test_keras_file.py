@@ -8,7 +8,8 @@ import zipfile
 
 import pytest
 
-from grader.intake.keras_file import RefusedModel, model_spec, read_keras_archive
+from grader.intake.keras_archive import RefusedModel, read_keras_archive
+from grader.intake.keras_file import model_spec
 
 
 def layer(class_name: str, **config) -> dict:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from grader.checking.check import Checklist, Submission, slugify
 from grader.checking.outcomes import CheckFailure
 from grader.checking.table import FailureTable
-from grader.intake.keras_file import RefusedModel, model_spec, read_keras_archive, summarize
+from grader.intake.keras_archive import RefusedModel, read_keras_archive
+from grader.intake.keras_file import model_spec, summarize
 from grader.reference import lecture_models as lectures
 
 CHECKS = Checklist("exercise6")

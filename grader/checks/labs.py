@@ -34,7 +34,8 @@ import numpy as np
 from grader.checking.check import Checklist, Submission
 from grader.checking.outcomes import CheckFailure, DependencyFailed, add_note
 from grader.data import datasets
-from grader.intake.keras_file import RefusedModel, model_spec, read_keras_archive, summarize
+from grader.intake.keras_archive import RefusedModel, read_keras_archive
+from grader.intake.keras_file import model_spec, summarize
 from grader.limits import MAX_LAB_TEXT_BYTES as MAX_TEXT_BYTES
 from grader.limits import MAX_MODEL_PARAMS as MAX_PARAMS
 from grader.output.plots import LearningCurves

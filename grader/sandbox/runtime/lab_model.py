@@ -1,7 +1,7 @@
 """Trusted helper imported *inside the sandbox* to load a student's model and predict.
 
 Copied next to the student's ``model.keras`` in the scratch folder; the grader
-has already inspected the archive (``grader/keras_file.py``). Loading happens
+has already inspected the archive (``grader/intake/keras_archive.py`` and ``keras_file.py``). Loading happens
 here, in the limited child, with ``safe_mode=True``; only plain arrays go back.
 """
 
