@@ -25,7 +25,8 @@ class MissingSubmissionFile(SubmissionError):
 
 
 class SandboxUnavailable(GraderError):
-    """Isolation was required and could not be set up: refuse rather than run unsandboxed."""
+    """The sandbox cannot grade: isolation was required and did not hold, or the child failed
+    before any student code ran. Refused rather than run unsandboxed or scored as the student's fault."""
 
 
 class DatasetMissing(GraderError):

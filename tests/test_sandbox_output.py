@@ -10,6 +10,8 @@ the fallback that cannot look into a pipe.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -96,3 +98,76 @@ def test_the_reader_threads_close_their_pipes_when_the_sandbox_closes(tmp_path):
         with _sandbox(tmp_path, detect_platform()) as sandbox:
             sandbox.call("speak", 1)
     assert open_descriptors() == before
+
+
+# -- a sandbox that cannot start is the grader's problem, not the submission's ------------------
+
+def test_a_child_that_fails_before_any_student_code_ran_is_a_grader_error(tmp_path):
+    from grader.errors import SandboxUnavailable
+
+    sandbox = _sandbox(tmp_path, detect_platform(), limits=Limits(start_timeout_s=0.001))
+    with pytest.raises(SandboxUnavailable, match="before any of the submission's code ran"):
+        sandbox.start()  # the interpreter cannot even report its isolation in 1 ms
+    sandbox.close()
+    assert sandbox.import_failure is None  # nothing is charged to the submission
+
+
+def test_grade_exits_2_and_scores_nothing_when_the_sandbox_cannot_start(monkeypatch, capsys):
+    import dataclasses
+
+    from conftest import SOLUTIONS
+
+    from grader import cli, runner
+
+    honest = runner.limits_for
+
+    def no_time_to_start(*args, **kwargs):
+        return dataclasses.replace(honest(*args, **kwargs), start_timeout_s=0.001)
+
+    monkeypatch.setattr(runner, "limits_for", no_time_to_start)
+    code = cli.main(["exercise1", str(SOLUTIONS), "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "could not start" in captured.err and "not of the submission" in captured.err
+
+
+def test_a_virtual_environment_under_tmp_is_visible_in_the_sandbox(tmp_path, monkeypatch, request):
+    """A student's venv (or a CI clone) under /tmp: its site-packages is bound after the sandbox's own
+    /tmp tmpfs, not hidden by it (found by running as a normal user: every grade was an import error)."""
+    import dataclasses
+
+    from grader.sandbox import process
+
+    folder = Path(tempfile.mkdtemp(dir="/tmp", prefix="venv-"))  # readable by the sandbox's private uid
+    request.addfinalizer(lambda: shutil.rmtree(folder, ignore_errors=True))
+    site = folder / "site-packages"
+    site.mkdir()
+    (site / "course_helper.py").write_text("VALUE = 42\n", encoding="utf-8")
+    for path in (folder, site):
+        path.chmod(0o755)
+    (site / "course_helper.py").chmod(0o644)
+    honest = process.sandbox_python
+    monkeypatch.setattr(process, "sandbox_python", lambda profile: dataclasses.replace(
+        honest(profile), site_packages=[*honest(profile).site_packages, str(site)]))
+    module = tmp_path / "uses_helper.py"
+    module.write_text("def helper_value():\n    import course_helper\n    return course_helper.VALUE\n",
+                      encoding="utf-8")
+    with Sandbox({"uses_helper.py": module}, "uses_helper", platform=detect_platform()) as sandbox:
+        result = sandbox.call("helper_value")
+    assert result.raised is None and result.value == 42, result.raised
+
+
+def test_the_scratch_tmpfs_is_mounted_before_the_python_binds():
+    from grader.limits import Limits as Caps
+    from grader.sandbox.launch import bubblewrap_command
+
+    command = bubblewrap_command("/usr/bin/bwrap", interpreter="/tmp/py/bin/python3", python_roots=["/tmp/py"],
+                                 site_packages=["/tmp/venv/lib/python3.11/site-packages"],
+                                 runtime_dir=Path("/x/runtime"), submission_dir=Path("/x/sub"),
+                                 caps=Caps().scratch_caps(), info_fd=9)
+    def where(*arguments: str) -> list[int]:
+        return [i for i in range(len(command)) if tuple(command[i:i + len(arguments)]) == arguments]
+
+    binds = [i for i in range(len(command) - 1) if command[i] == "--ro-bind" and command[i + 1].startswith("/tmp/")]
+    assert len(binds) == 2 and where("--tmpfs", "/tmp")[0] < min(binds)
+    assert where("--dev", "/dev")[0] < where("--tmpfs", "/dev/shm")[0]  # else /dev would cover /dev/shm

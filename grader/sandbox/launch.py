@@ -160,7 +160,10 @@ def bubblewrap_command(binary: str, *, interpreter: str, python_roots: list[str]
     arguments = [binary, "--unshare-all", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
                  "--hostname", "sandbox", "--uid", "0", "--gid", "0",
                  "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP",
-                 "--info-fd", str(info_fd), *_system_binds()]
+                 "--info-fd", str(info_fd), *_system_binds(),
+                 # /tmp's tmpfs first: an interpreter or a virtual environment under /tmp is bound
+                 # after it, inside it, instead of being hidden by it
+                 "--size", str(caps.tmp_bytes), "--tmpfs", "/tmp"]
     bound: list[str] = []
     for root in [*python_roots, *site_packages]:
         if any(root == b or root.startswith(b.rstrip("/") + "/") for b in bound) or root.startswith("/usr/"):
@@ -171,8 +174,7 @@ def bubblewrap_command(binary: str, *, interpreter: str, python_roots: list[str]
         arguments += _masks_in(root)
     arguments += [
         "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
-        "--size", str(caps.tmp_bytes), "--tmpfs", "/tmp",
-        "--size", str(caps.tmp_bytes), "--tmpfs", "/dev/shm",
+        "--size", str(caps.tmp_bytes), "--tmpfs", "/dev/shm",  # after /dev, which would cover it
         "--ro-bind", str(runtime_dir), SANDBOX_RUNTIME,
         "--ro-bind", str(submission_dir), SANDBOX_SUBMISSION,
         "--size", str(caps.work_bytes), "--tmpfs", SANDBOX_WORK,

@@ -66,6 +66,8 @@ from grader.sandbox.tree import (
 
 __all__ = ["DEFAULT_PREIMPORT", "Sandbox"]
 
+STARTUP_LINES_SHOWN = 15  # of the sandbox's own output when it cannot start
+
 
 _REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -244,10 +246,24 @@ class Sandbox(SandboxCalls):
             self._inner_pid = pid
 
     def _fail_start(self, failure: ChildFailure, *, importing: bool = False) -> None:
-        where = "while importing the submission" if importing else "at start-up"
-        self.import_failure = ImportFailure({"type": "ChildFailure", "mro": ["ChildFailure"], "kind": failure.kind,
-                                             "message": f"{failure.reason} ({where})", "where": []})
+        """The child failed before it answered: the submission's fault only once its import began.
+
+        Before the isolation report no student code has run (the interpreter, the
+        runtime and the pre-imports are the grader's): that failure is the grader's or
+        this machine's, so it raises ``SandboxUnavailable`` instead of costing the
+        submission its points (``grade`` exits 2; a batch grades the pair again).
+        """
         self._kill()
+        if not importing:
+            printed = self._stderr.take().strip().splitlines()[-STARTUP_LINES_SHOWN:]
+            shown = "".join(f"\n  {line}" for line in printed)
+            raise SandboxUnavailable(
+                f"the sandbox could not start ({failure.reason}) before any of the submission's code ran: "
+                "a problem of the grader or of this machine, not of the submission, which was not graded."
+                + (f" The sandbox printed:{shown}" if shown else ""))
+        self.import_failure = ImportFailure({"type": "ChildFailure", "mro": ["ChildFailure"], "kind": failure.kind,
+                                             "message": f"{failure.reason} (while importing the submission)",
+                                             "where": []})
 
     def _limit_summary(self) -> dict:
         limits = self.limits

@@ -183,10 +183,12 @@ _SECUREBITS_LOCKED = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40 | 0x80
 
 
 def _cap_scratch(folders: list, size_bytes: dict, inodes: int) -> bool:
-    """Mount a fresh tmpfs over each scratch folder, capped in bytes and inodes (bubblewrap mode).
+    """Remount bubblewrap's tmpfs of each scratch folder capped in bytes and inodes (bubblewrap mode).
 
-    bubblewrap caps only the size; the inode cap needs this mount, made with the
+    bubblewrap caps only the size; the inode cap needs this remount, made with the
     CAP_SYS_ADMIN the child holds in its own user namespace until ``_drop_capabilities``.
+    A remount, not a fresh tmpfs: what bubblewrap bound inside it stays visible (a
+    virtual environment under /tmp, whose lazily imported modules the student needs).
     """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -194,8 +196,8 @@ def _cap_scratch(folders: list, size_bytes: dict, inodes: int) -> bool:
         return False
     done = True
     for folder in folders:
-        options = f"size={int(size_bytes[folder])},nr_inodes={int(inodes)},mode=0700".encode()
-        if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options) != 0:
+        options = f"size={int(size_bytes[folder])},nr_inodes={int(inodes)}".encode()
+        if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", _MS_REMOUNT | _MS_NOSUID | _MS_NODEV, options) != 0:
             done = False
     return done
 
