@@ -32,6 +32,7 @@ from grader.checking.outcomes import (
     ChildDied,
     DependencyFailed,
     FunctionDisabled,
+    GraderStopped,
     NotImplementedYet,
     StudentRaised,
     collect_notes,
@@ -119,6 +120,8 @@ def _run_check(check: Check, sub: Submission) -> tuple[str, float, CheckFailure 
     """(status, fraction, failure, plain message) for one check."""
     try:
         fraction = check.run(sub)
+    except GraderStopped as stopped:
+        raise stopped.error from None  # the sandbox cannot start: exit 2, not a student's loss
     except NotImplementedYet as stub:
         sub.last_stub_call, sub.last_stub_function = stub.call, stub.function
         return "skipped", 0.0, None, f"not implemented yet: {stub.function}"

@@ -171,3 +171,34 @@ def test_the_scratch_tmpfs_is_mounted_before_the_python_binds():
     binds = [i for i in range(len(command) - 1) if command[i] == "--ro-bind" and command[i + 1].startswith("/tmp/")]
     assert len(binds) == 2 and where("--tmpfs", "/tmp")[0] < min(binds)
     assert where("--dev", "/dev")[0] < where("--tmpfs", "/dev/shm")[0]  # else /dev would cover /dev/shm
+
+
+def test_a_restart_that_cannot_start_stops_a_search_at_once(tmp_path):
+    """After a child died, the next call starts a new one; if that start fails, the check stops
+    (``GraderStopped``) instead of hypothesis retrying it to shrink, and the runner re-raises it."""
+    import dataclasses
+
+    from hypothesis import strategies as st
+
+    from grader.checking.check import Submission
+    from grader.checking.outcomes import GraderStopped
+    from grader.checking.properties import for_all
+    from grader.sandbox import ChildFailure
+
+    module = tmp_path / "dies.py"
+    module.write_text("import os\ndef die():\n    os._exit(3)\ndef echo(x):\n    return x\n", encoding="utf-8")
+    tried = []
+    with Sandbox({"dies.py": module}, "dies", platform=detect_platform()) as sandbox:
+        with pytest.raises(ChildFailure):
+            sandbox.call("die")
+        sandbox.limits = dataclasses.replace(sandbox.limits, start_timeout_s=0.001)  # no restart can succeed
+        sub = Submission(sandbox, deadline=time.monotonic() + 60, call_timeout_s=10, seed=None)
+
+        def body(x: object) -> None:
+            tried.append(x)
+            sub.call_raw("echo", x)
+
+        with pytest.raises(GraderStopped) as stopped:
+            for_all(sub, st.integers(), body, max_examples=50)
+    assert len(tried) == 1 and sandbox.restarts == 1
+    assert "could not start" in str(stopped.value.error)

@@ -28,11 +28,12 @@ from grader.checking.outcomes import (
     CheckTimedOut,
     ChildDied,
     FunctionDisabled,
+    GraderStopped,
     NotImplementedYet,
     StopCheck,
     StudentRaised,
 )
-from grader.errors import ConfigError
+from grader.errors import ConfigError, SandboxUnavailable
 from grader.output.plots import Figure
 from grader.sandbox import CallResult, ChildFailure, Sandbox
 
@@ -135,6 +136,8 @@ class Submission:
             result = self._sandbox.call(function, *args, timeout=timeout, return_args=return_args, **kwargs)
         except ChildFailure as failure:
             raise self._child_failed(failure, function, timeout, str(Call(function, args, kwargs))) from None
+        except SandboxUnavailable as unavailable:  # a restart failed: the grader's problem, not this check's
+            raise GraderStopped(unavailable) from None
         self._stub_or_failure(function, [result], str(Call(function, args, kwargs)))
         return result
 
@@ -147,6 +150,8 @@ class Submission:
         except ChildFailure as failure:
             raise self._child_failed(failure, function, timeout,
                                      f"{function} on {len(cases)} generated inputs") from None
+        except SandboxUnavailable as unavailable:  # a restart failed: the grader's problem, not this check's
+            raise GraderStopped(unavailable) from None
         stub_call = None
         for case, result in zip(cases, results, strict=False):
             if result.raised_subclass_of("NotImplementedError"):
@@ -177,6 +182,8 @@ class Submission:
             result = request(timeout)
         except ChildFailure as failure:
             raise self._child_failed(failure, function, timeout, f"{function}()") from None
+        except SandboxUnavailable as unavailable:  # a restart failed: the grader's problem, not this check's
+            raise GraderStopped(unavailable) from None
         self._stub_or_failure(function, [result], f"{function}()")
         if result.raised is not None:
             raise StudentRaised(Call(function), result.raised)

@@ -12,6 +12,7 @@ import contextvars
 
 from grader.checking.calls import Call
 from grader.checking.table import FailureTable
+from grader.errors import GraderError
 from grader.sandbox import ChildFailure
 
 
@@ -86,6 +87,15 @@ class DependencyFailed(StopCheck):
 
 class CheckTimedOut(StopCheck):
     """The check used up its own time limit."""
+
+
+class GraderStopped(StopCheck):
+    """The sandbox could not start again during a check (``SandboxUnavailable``): the runner re-raises
+    ``error``. A stop, so that a hypothesis search does not try to shrink it by starting it over and over."""
+
+    def __init__(self, error: GraderError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 # ChildFailure kinds that end a function for the rest of the run: calling it again would
