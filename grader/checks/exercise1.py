@@ -49,9 +49,8 @@ _lecture("9x9 with 3x3 max pooling, stride 3 gives 3x3", "pool_output_size", (9,
          "floor((9 - 3) / 3) + 1 = 3")
 
 
-# -- generated inputs -----------------------------------------------------------------------------
-
-# -- hypothesis strategies: built only when a sweep found a failure to search for and shrink -------
+# -- generated inputs: exhaustive sweeps; hypothesis strategies, built only when a sweep found a
+# failure to search for and shrink ----------------------------------------------------------------
 
 def conv_cases(paddings=("int",), dilated: bool = False):
     """Valid conv_output_size arguments: the (dilated) kernel fits the padded input."""

@@ -177,7 +177,7 @@ def pad2d_values(sub: Submission) -> None:
             ((1, 5, 5, 1), "full", 3, 1), ((1, 5, 7, 2), "full", (2, 4), 1), ((1, 6, 6, 1), "same", 3, 1),
             ((1, 6, 6, 1), "same", 2, 1), ((1, 7, 8, 1), "same", 3, 2), ((2, 8, 5, 3), "same", (4, 2), 3)]):
         sweep.append({"x": images(index, shape), "padding": padding, "kernel_size": kernel, "stride": stride})
-    check_function(sub, "pad2d", strategy=lambda: pad_cases(), sweep=sweep, verify=_verify_pad,
+    check_function(sub, "pad2d", strategy=pad_cases, sweep=sweep, verify=_verify_pad,
                    max_examples=10, search_examples=80)
 
 

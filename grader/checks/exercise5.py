@@ -175,7 +175,7 @@ def _pool_verify(kind: str):
 @CHECKS.check("max_pool2d_backward matches tf.GradientTape", points=2, needs=("max_pool2d_backward",),
               id="max-pool-backward")
 def max_pool_backward(sub: Submission) -> None:
-    check_function(sub, "max_pool2d_backward", strategy=lambda: pool_backward_cases(), sweep=_pool_sweep(),
+    check_function(sub, "max_pool2d_backward", strategy=pool_backward_cases, sweep=_pool_sweep(),
                    verify=_pool_verify("max"), max_examples=8, search_examples=60)
 
 
@@ -206,7 +206,7 @@ def max_pool_routing(sub: Submission) -> None:
 @CHECKS.check("avg_pool2d_backward matches tf.GradientTape", points=2, needs=("avg_pool2d_backward",),
               id="avg-pool-backward")
 def avg_pool_backward(sub: Submission) -> None:
-    check_function(sub, "avg_pool2d_backward", strategy=lambda: pool_backward_cases(), sweep=_pool_sweep(),
+    check_function(sub, "avg_pool2d_backward", strategy=pool_backward_cases, sweep=_pool_sweep(),
                    verify=_pool_verify("avg"), max_examples=8, search_examples=60)
 
 

@@ -122,11 +122,13 @@ def wait_settled(buffers: tuple[CappedBuffer, ...], *, limit_s: float = 0.05) ->
     """Wait until each buffer holds all its pipe carried so far (at most ``limit_s``: a child that
     never stops printing is not waited for); a buffer that cannot tell gets a short fixed wait."""
     deadline = time.monotonic() + limit_s
+    cannot_tell = False
     for buffer in buffers:
         while (state := buffer.settled()) is False and time.monotonic() < deadline:
             time.sleep(0.0005)
-        if state is None:
-            time.sleep(0.01)
+        cannot_tell = cannot_tell or state is None
+    if cannot_tell:  # one short wait for all of them, not one per buffer
+        time.sleep(0.01)
 
 
 def signal_name(number: int) -> str:
